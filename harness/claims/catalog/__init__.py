@@ -1,0 +1,85 @@
+"""The claim catalogue: one TOML file a report, and the verdicts pinned from the last full run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from ..record import Claim, Reading
+
+CATALOG_DIR = Path(__file__).parent
+PINNED_FILE = CATALOG_DIR / "pinned_verdicts.json"
+
+
+def _load_report(path: Path) -> list[Claim]:
+    data = tomllib.loads(path.read_text())
+    report = path.stem.lstrip("r")
+    defaults = data.get("defaults", {})
+    claims = []
+    for raw in data.get("claim", []):
+        readings = raw.get("readings") or defaults.get("readings") or [
+            {"name": "literal", "choices": {}, "why": "the report's setup as stated"}]
+        claims.append(Claim(
+            id=raw["id"], report=report, section=raw["section"], statement=raw["statement"],
+            metric=raw["metric"], unit=raw.get("unit", ""), claimed=dict(raw.get("claimed", {})),
+            check=raw["check"], setup={**defaults.get("setup", {}), **raw.get("setup", {})},
+            open_choices={**defaults.get("open_choices", {}), **raw.get("open_choices", {})},
+            readings=tuple(Reading(r["name"], dict(r.get("choices", {})), r["why"]) for r in readings),
+            tolerance=raw.get("tolerance"), extension=bool(raw.get("extension", False)),
+            timing=bool(raw.get("timing", False)), notes=raw.get("notes", ""),
+        ))
+    return claims
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> dict[str, Claim]:
+    claims: dict[str, Claim] = {}
+    for path in sorted(CATALOG_DIR.glob("r*.toml")):
+        for claim in _load_report(path):
+            if claim.id in claims:
+                raise ValueError(f"{path}: claim {claim.id} is defined twice")
+            claims[claim.id] = claim
+    return claims
+
+
+def all_claims() -> list[Claim]:
+    """Every claim, report by report in catalogue order."""
+    return list(_catalog().values())
+
+
+def get(claim_id: str) -> Claim:
+    """The claim ``claim_id``; KeyError naming the catalogue otherwise."""
+    try:
+        return _catalog()[claim_id]
+    except KeyError:
+        raise KeyError(f"no claim {claim_id!r} in {CATALOG_DIR}/r*.toml") from None
+
+
+def order_key(claim_id: str, reading: str) -> tuple:
+    """Sort key: catalogue order of the claim, then of the reading."""
+    ids = list(_catalog())
+    claim = _catalog().get(claim_id)
+    names = [r.name for r in claim.readings] if claim else []
+    return (ids.index(claim_id) if claim_id in ids else len(ids), names.index(reading) if reading in names else len(names), reading)
+
+
+def pinned_verdicts() -> dict[str, str]:
+    """``"id|reading"`` → the verdict the last full-profile run measured (empty before the first)."""
+    if not PINNED_FILE.exists():
+        return {}
+    return json.loads(PINNED_FILE.read_text())
+
+
+def pin_verdicts(csv_path: Path) -> dict[str, str]:
+    """Store the verdicts of a full run's claims.csv as the ones the full profile asserts."""
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "verdict" not in rows[0]:
+        raise ValueError(f"{csv_path}: not a claims.csv written by the harness (no 'verdict' column)")
+    pinned = {f"{r['id']}|{r['reading']}": r["verdict"] for r in rows
+              if r["verdict"] != "NOT RUN" and not get(r["id"]).timing}
+    PINNED_FILE.write_text(json.dumps(pinned, indent=2, sort_keys=True) + "\n")
+    return pinned

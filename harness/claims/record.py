@@ -1,0 +1,75 @@
+"""A claim record (what the report says, the setup, the readings) and a claim's measured result."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from ..stats import Interval
+from .verdicts import Verdict
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way of filling in what the report leaves open, with the reason for it."""
+
+    name: str
+    choices: dict
+    why: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of CLAIMS.md as a declarative record (loaded from ``catalog/*.toml``)."""
+
+    id: str
+    report: str
+    section: str
+    statement: str
+    metric: str
+    unit: str
+    claimed: dict
+    check: str
+    setup: dict
+    open_choices: dict
+    readings: tuple[Reading, ...]
+    tolerance: float | None = None
+    extension: bool = False
+    timing: bool = False  # a timing claim: measured and tabled, its verdict never asserted
+    notes: str = ""
+
+    def reading(self, name: str) -> Reading:
+        """The reading called ``name``; KeyError naming the known ones otherwise."""
+        for r in self.readings:
+            if r.name == name:
+                return r
+        raise KeyError(f"{self.id} has no reading {name!r}; readings: {[r.name for r in self.readings]}")
+
+
+@dataclass
+class ClaimResult:
+    """What one claim under one reading measured, and the verdict computed from it."""
+
+    claim_id: str
+    reading: str
+    verdict: Verdict
+    claimed: str  # the report's figure or statement, in words
+    measured: str  # the measured headline, in words
+    unit: str = ""
+    claimed_value: float | None = None
+    interval: Interval | None = None
+    figures: dict = field(default_factory=dict)  # every other measured figure
+    curves: dict = field(default_factory=dict)  # name -> per-seed lists of per-epoch values
+    notes: str = ""
+    wall_s: float = 0.0
+    seeds: list = field(default_factory=list)
+    data: str = ""
+    reading_text: str = ""
+
+    def to_json(self) -> dict:
+        """A JSON-safe dict (NaN as None)."""
+        out = asdict(self)
+        out["verdict"] = str(self.verdict)
+        out["interval"] = None if self.interval is None else {
+            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self.interval).items()}
+        return out

@@ -1,0 +1,70 @@
+"""``python -m harness``: data import / status / download, and the claim catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def _data_root_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", default=None,
+                        help="data folder (default: $HARNESS_DATA, else ~/.cache/claims-harness)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="get and inspect the data sets").add_subparsers(dest="action", required=True)
+    imp = data.add_parser("import", help="verify archives against the manifest and extract them atomically")
+    imp.add_argument("archives", nargs="+", type=Path, help="archives from shared/data")
+    _data_root_arg(imp)
+    status = data.add_parser("status", help="what is present, where, in which form, and how to get the rest")
+    _data_root_arg(status)
+    dl = data.add_parser("download", help="fetch a data set from its official source (needs network)")
+    dl.add_argument("dataset", choices=["cifar10", "tiny-imagenet"])
+    _data_root_arg(dl)
+
+    claims = sub.add_parser("claims", help="the claim catalogue").add_subparsers(dest="action", required=True)
+    claims.add_parser("list", help="every registered claim with its readings")
+    pin = claims.add_parser("pin", help="record the verdicts a full run measured, for the full profile to assert")
+    pin.add_argument("csv", type=Path, help="results/full/claims.csv of a full-profile GPU run")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    from .data import DataError, format_status, import_archives, resolve_data_root
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        if args.command == "data":
+            root = resolve_data_root(args.data_root)
+            if args.action == "import":
+                specs = import_archives(args.archives, root)
+                print(f"imported {len(specs)} archive(s) into {root}")
+                print(format_status(root))
+            elif args.action == "status":
+                print(format_status(root))
+            elif args.action == "download":
+                from .data.download import download
+
+                download(args.dataset, root)
+                print(format_status(root))
+        elif args.command == "claims":
+            from .claims import catalog
+
+            if args.action == "list":
+                for claim in catalog.all_claims():
+                    readings = ", ".join(r.name for r in claim.readings)
+                    print(f"{claim.id:32s} {claim.report} {claim.section:10s} readings: {readings}")
+            elif args.action == "pin":
+                pinned = catalog.pin_verdicts(args.csv)
+                print(f"pinned {len(pinned)} verdicts into {catalog.PINNED_FILE}")
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,18 @@
+"""Results: per-claim records, the summary and per-report tables, claims.csv, plots."""
+
+from pathlib import Path
+
+from .environment import environment
+from .plots import write_plots
+from .store import read_records, record_path, write_record
+from .tables import claims_csv, csv_rows, write_tables
+
+
+def write_results(results_dir: Path, env: dict) -> list[Path]:
+    """Tables and plots from every record under ``results_dir``; returns the files written."""
+    records = read_records(results_dir)
+    return write_tables(results_dir, records, env) + write_plots(results_dir, records)
+
+
+__all__ = ["claims_csv", "csv_rows", "environment", "read_records", "record_path", "write_plots",
+           "write_record", "write_results", "write_tables"]

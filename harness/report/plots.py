@@ -1,0 +1,59 @@
+"""PNG plots of the per-epoch curves a claim recorded (mean over seeds, band from min to max)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .store import _slug  # noqa: E402
+
+
+def plot_record(record: dict, folder: Path) -> Path | None:
+    """One PNG with a panel per curve family (loss, accuracy, other) of ``record``; None without curves."""
+    curves = record.get("curves") or {}
+    if not curves:
+        return None
+    groups: dict[str, list[str]] = {}
+    for name in curves:
+        kind = "loss" if "loss" in name else "accuracy" if "acc" in name else "other"
+        groups.setdefault(kind, []).append(name)
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 3.8), squeeze=False)
+    for ax, (kind, names) in zip(axes[0], sorted(groups.items())):
+        for name in names:
+            values = np.asarray(curves[name], dtype=float)
+            if values.ndim == 1:
+                values = values[None]
+            epochs = np.arange(1, values.shape[1] + 1)
+            ax.plot(epochs, values.mean(0), marker="o", label=f"{name} (n={values.shape[0]})")
+            if values.shape[0] > 1:
+                ax.fill_between(epochs, values.min(0), values.max(0), alpha=0.2)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(kind)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{record['claim_id']} — {record['reading']}", fontsize=10)
+    fig.tight_layout()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{_slug(record['claim_id'])}__{_slug(record['reading'])}.png"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".plot.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=90)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def write_plots(results_dir: Path, records: list[dict]) -> list[Path]:
+    """A plot for every record with curves, under ``results_dir/plots``."""
+    folder = Path(results_dir) / "plots"
+    return [p for p in (plot_record(r, folder) for r in records) if p is not None]

@@ -1,0 +1,239 @@
+"""The one training engine every suite uses.
+
+``train`` builds an :class:`Ensemble` of one architecture, one member a seed,
+and trains all members at once on the device-resident data: each member with its
+own initialization, data order and optimizer state. The step loop never waits on
+the host: losses, accuracies and non-finite events accumulate on the device and
+are read once an epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from ..data.device_data import DeviceData, member_generators
+from . import losses, precision
+from .ensemble import Ensemble, build_members
+from .nonfinite import NonFiniteWatch
+
+log = logging.getLogger("harness.train")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run's training depends on besides the model, the data and the seeds."""
+
+    epochs: int
+    batch_size: int
+    optimizer: str = "sgd"  # 'sgd' or 'adam'
+    lr: float = 0.01
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    adam_eps: float = 1e-8
+    precision: str = "fp32"  # see precision.MODES
+    penalty: str | None = None  # 'l1' or 'l2' added to the loss
+    penalty_weight: float = 0.0
+    kd_temperature: float | None = None  # distillation on when set (needs a teacher)
+    kd_alpha: float = 0.5
+    kd_reduction: str = "batchmean"
+    ema_decay: float | None = None  # an EMA of the weights, evaluated beside the model
+    watch_nonfinite: bool = False
+    grad_norm_steps: tuple[int, ...] = ()  # global steps (0-based) at which per-layer gradient norms are kept
+    eval_batch_size: int = 1000
+    label: str = ""  # for progress lines
+
+    def describe(self) -> dict:
+        """The settings as a flat dict for claim records and tables."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("label", "eval_batch_size", "grad_norm_steps")}
+
+
+@dataclass
+class TrainResult:
+    """What a run measured. Per-epoch arrays are ``members x epochs``."""
+
+    seeds: list[int]
+    model: Ensemble
+    ema: Ensemble | None
+    history: dict[str, np.ndarray]
+    nonfinite: list[dict] = field(default_factory=list)
+    grad_norms: dict[int, np.ndarray] = field(default_factory=dict)  # step -> members x layers
+    grad_norm_layers: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    steps: int = 0
+
+    def final(self, key: str) -> np.ndarray:
+        """Last-epoch value of history ``key`` for each member."""
+        return self.history[key][:, -1]
+
+
+def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, eps=cfg.adam_eps, weight_decay=cfg.weight_decay)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', not {cfg.optimizer!r}")
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: DeviceData, batch_size: int = 1000, mode: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
+    """Mean cross-entropy and accuracy of every member on all of ``data`` (the correct evaluation)."""
+    was_training = model.training
+    model.eval()
+    size = model.module.size if isinstance(model, AveragedModel) else model.size
+    dtype = precision.param_dtype(mode)
+    loss_sum = torch.zeros(size, device=data.device, dtype=torch.float64)
+    correct = torch.zeros(size, device=data.device, dtype=torch.int64)
+    order = data.epoch_order(None)
+    for x, y in data.batches(order, batch_size):
+        x = x.expand(size, *x.shape[1:]).to(dtype)
+        y = y.expand(size, -1)
+        with precision.autocast(mode, data.device):
+            logits = model(x)
+        loss_sum += losses.cross_entropy(logits.float(), y).double() * y.shape[1]
+        correct += (logits.argmax(-1) == y).sum(1)
+    model.train(was_training)
+    n = len(data)
+    return (loss_sum / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
+
+
+def train(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: DeviceData,
+          test_data: DeviceData | None, cfg: TrainConfig, teacher: Ensemble | None = None) -> TrainResult:
+    """Train one member of ``model_fn()`` per seed, all at once, and measure every epoch.
+
+    With fp16 autocast the GradScaler's overflow check is global, so one member's
+    overflow would skip every member's step: those members are trained one at a
+    time, which keeps each run exactly as it would be alone.
+    """
+    precision.check_mode(cfg.precision)
+    seeds = [int(s) for s in seeds]
+    if cfg.kd_temperature is not None and teacher is None:
+        raise ValueError("distillation (kd_temperature) needs a teacher ensemble")
+    if cfg.precision == "fp16-amp" and len(seeds) > 1:
+        parts = [train(model_fn, [s], train_data, test_data, cfg,
+                       None if teacher is None else Ensemble([teacher.member(i)]))
+                 for i, s in enumerate(seeds)]
+        return _concat_results(parts)
+    return _train_group(model_fn, seeds, train_data, test_data, cfg, teacher)
+
+
+def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainConfig, teacher) -> TrainResult:
+    device = train_data.device
+    dtype = precision.param_dtype(cfg.precision)
+    torch.manual_seed(seeds[0])  # dropout masks; each member still draws its own under vmap
+    model = Ensemble(build_members(model_fn, seeds)).to(device=device, dtype=dtype).train()
+    size = model.size
+    if teacher is not None:
+        if teacher.size != size:
+            raise ValueError(f"teacher has {teacher.size} members, the student {size}: one teacher a seed")
+        teacher = teacher.to(device).eval()
+    optimizer = _make_optimizer(model.parameters(), cfg)
+    scaler = precision.grad_scaler(cfg.precision, device)
+    ema = None
+    if cfg.ema_decay is not None:
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+    watch = NonFiniteWatch(model, enabled=cfg.watch_nonfinite, check_gradients=scaler is None)
+    generators = member_generators(seeds, device)
+    layer_names = [n for n in model.param_names if n.endswith("weight") and model.stacked_params()[n].dim() > 2]
+    grad_norm_steps = set(cfg.grad_norm_steps)
+    grad_norms: dict[int, torch.Tensor] = {}
+
+    keys = ["train_loss", "train_acc"] + (["test_loss", "test_acc"] if test_data is not None else [])
+    if ema is not None and test_data is not None:
+        keys += ["ema_test_loss", "ema_test_acc"]
+    history = {k: np.zeros((size, cfg.epochs)) for k in keys}
+    step = 0
+    started = time.perf_counter()
+    for epoch in range(cfg.epochs):
+        loss_sum = torch.zeros(size, device=device, dtype=torch.float64)
+        correct = torch.zeros(size, device=device, dtype=torch.int64)
+        seen = 0
+        for x, y in train_data.batches(train_data.epoch_order(generators), cfg.batch_size):
+            x = x.to(dtype)
+            with precision.autocast(cfg.precision, device):
+                logits = model(x)
+                if cfg.kd_temperature is not None:
+                    with torch.no_grad():
+                        teacher_logits = teacher(x.float())
+                    per_member = losses.distillation(logits, teacher_logits, y, cfg.kd_temperature,
+                                                     cfg.kd_alpha, cfg.kd_reduction)
+                else:
+                    per_member = losses.cross_entropy(logits, y)
+                if cfg.penalty:
+                    per_member = per_member + cfg.penalty_weight * losses.weight_penalty(
+                        model.stacked_params(), cfg.penalty)
+            total = per_member.sum()
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(total).backward()
+                scaler.unscale_(optimizer)
+            else:
+                total.backward()
+            watch.after_backward(step, logits, per_member)
+            if step in grad_norm_steps:
+                grads = model.stacked_params()
+                grad_norms[step] = torch.stack(
+                    [grads[n].grad.float().flatten(1).norm(dim=1) for n in layer_names], dim=1)
+            if scaler is not None:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
+            watch.after_step(step)
+            if ema is not None:
+                ema.update_parameters(model)
+            loss_sum += per_member.detach().double() * y.shape[1]
+            correct += (logits.detach().argmax(-1) == y).sum(1)
+            seen += y.shape[1]
+            step += 1
+        history["train_loss"][:, epoch] = (loss_sum / seen).cpu().numpy()
+        history["train_acc"][:, epoch] = (correct.double() / seen).cpu().numpy()
+        if test_data is not None:
+            history["test_loss"][:, epoch], history["test_acc"][:, epoch] = evaluate(
+                model, test_data, cfg.eval_batch_size, cfg.precision)
+            if ema is not None:
+                history["ema_test_loss"][:, epoch], history["ema_test_acc"][:, epoch] = evaluate(
+                    ema, test_data, cfg.eval_batch_size, cfg.precision)
+        log.info("%s epoch %d/%d: train loss %s acc %s%s (%.1fs)", cfg.label or "run", epoch + 1, cfg.epochs,
+                 np.array2string(history["train_loss"][:, epoch], precision=3),
+                 np.array2string(history["train_acc"][:, epoch], precision=3),
+                 "" if test_data is None else " test acc " + np.array2string(history["test_acc"][:, epoch], precision=3),
+                 time.perf_counter() - started)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - started
+    ema_model = None
+    if ema is not None:
+        ema_model = ema.module
+    return TrainResult(
+        seeds=list(seeds), model=model, ema=ema_model, history=history, nonfinite=watch.report(),
+        grad_norms={s: g.cpu().numpy() for s, g in sorted(grad_norms.items())}, grad_norm_layers=layer_names,
+        seconds=seconds, steps=step,
+    )
+
+
+def _concat_results(parts: list[TrainResult]) -> TrainResult:
+    first = parts[0]
+    emas = [p.ema for p in parts]
+    return TrainResult(
+        seeds=[s for p in parts for s in p.seeds],
+        model=Ensemble.concat([p.model for p in parts]),
+        ema=None if emas[0] is None else Ensemble.concat(emas),
+        history={k: np.concatenate([p.history[k] for p in parts]) for k in first.history},
+        nonfinite=[r for p in parts for r in p.nonfinite],
+        grad_norms={s: np.concatenate([p.grad_norms[s] for p in parts]) for s in first.grad_norms},
+        grad_norm_layers=first.grad_norm_layers,
+        seconds=sum(p.seconds for p in parts), steps=first.steps,
+    )
+
+
+def with_overrides(cfg: TrainConfig, **changes) -> TrainConfig:
+    """A copy of ``cfg`` with ``changes``; readings are built this way from a claim's base setup."""
+    return replace(cfg, **changes)

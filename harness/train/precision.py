@@ -1,0 +1,35 @@
+"""The four precision modes the reports and their controls need."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+MODES = ("fp32", "fp16", "fp16-amp", "bf16-amp")
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` if known, else a ValueError naming the choices."""
+    if mode not in MODES:
+        raise ValueError(f"precision must be one of {MODES}, not {mode!r}")
+    return mode
+
+
+def param_dtype(mode: str) -> torch.dtype:
+    """dtype of the weights: half for pure fp16 (the report's ``.half()``), float32 otherwise."""
+    return torch.float16 if mode == "fp16" else torch.float32
+
+
+def autocast(mode: str, device: torch.device):
+    """The autocast context of ``mode`` on ``device`` (a no-op for fp32 and pure fp16)."""
+    if mode == "fp16-amp":
+        return torch.autocast(device.type, dtype=torch.float16)
+    if mode == "bf16-amp":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def grad_scaler(mode: str, device: torch.device):
+    """A GradScaler for fp16 autocast, else None."""
+    return torch.amp.GradScaler(device.type) if mode == "fp16-amp" else None
