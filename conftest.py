@@ -8,7 +8,8 @@ controller (or the single process without -n) writes the tables at the end.
 from __future__ import annotations
 
 import logging
-import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,13 +54,29 @@ def pytest_configure(config):
     if device.type == "cpu":
         torch.set_num_threads(max(1, config.getoption("--cpu-threads")))
     results_dir = Path(config.getoption("--results-dir") or ROOT / "results" / profile).resolve()
+    # Training runs shared by several claims are stored here once per session, for every worker.
+    if _is_worker(config):
+        memo_dir = Path(config.workerinput["harness_memo_dir"])
+    else:
+        memo_dir = Path(tempfile.mkdtemp(prefix="claims-harness-runs-"))
     config._harness = Harness(
         profile=profile, seeds=list(range(n_seeds)), device=device,
         data_root=resolve_data_root(config.getoption("--data-root")), results_dir=results_dir,
-        environment=environment(profile, device, ROOT),
+        environment=environment(profile, device, ROOT), memo_dir=memo_dir,
     )
     config._harness_started = time.time()
     logging.getLogger("harness").setLevel(logging.INFO)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist: hand each worker the controller's folder of shared training runs."""
+    node.workerinput["harness_memo_dir"] = str(node.config._harness.memo_dir)
+
+
+def pytest_unconfigure(config):
+    if not _is_worker(config) and hasattr(config, "_harness"):
+        shutil.rmtree(config._harness.memo_dir, ignore_errors=True)
 
 
 def pytest_report_header(config):

@@ -20,10 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from filelock import FileLock
 
 from .claims import ClaimResult, Verdict, catalog
 from .claims.record import Reading
 from .data import DataMissing, DeviceData, load_images
+from .data.cache import fingerprint
 from .report import record_path, write_record
 from .report.tables import _fmt_interval
 
@@ -55,6 +57,7 @@ class Harness:
     data_root: Path
     results_dir: Path
     environment: dict
+    memo_dir: Path | None = None
     _data: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -67,10 +70,27 @@ class Harness:
         return full if self.full else smoke
 
     def memo(self, key, compute):
-        """``compute()`` once per process for ``key``: claims that share a training run share it."""
+        """``compute()`` once per session for ``key``: claims that share a training run share it.
+
+        With a session folder (set by conftest.py, shared by all pytest-xdist workers) the
+        first worker to need a result computes it under a file lock and stores it; the
+        others load it. ``key`` must name everything the result depends on, by value.
+        """
         memo = self._data.setdefault("__memo__", {})
-        if key not in memo:
+        if key in memo:
+            return memo[key]
+        if self.memo_dir is None:
             memo[key] = compute()
+            return memo[key]
+        path = Path(self.memo_dir) / f"{fingerprint(key)[:32]}.pt"
+        with FileLock(str(path) + ".lock"):
+            if path.exists():
+                memo[key] = torch.load(path, weights_only=False, map_location=self.device)
+            else:
+                memo[key] = compute()
+                tmp = path.with_suffix(".tmp")
+                torch.save(memo[key], tmp)
+                tmp.replace(path)
         return memo[key]
 
     def start(self, claim_id: str, reading: Reading) -> "ClaimRun":

@@ -8,9 +8,20 @@ from .store import read_records, record_path, write_record
 from .tables import claims_csv, csv_rows, write_tables
 
 
+def _in_catalog(record: dict) -> bool:
+    """False for records of a claim or reading the catalogue no longer has (left by an older version)."""
+    from ..claims import catalog
+
+    try:
+        catalog.get(record["claim_id"]).reading(record["reading"])
+    except KeyError:
+        return False
+    return True
+
+
 def write_results(results_dir: Path, env: dict) -> list[Path]:
     """Tables and plots from every record under ``results_dir``; returns the files written."""
-    records = read_records(results_dir)
+    records = [r for r in read_records(results_dir) if _in_catalog(r)]
     return write_tables(results_dir, records, env) + write_plots(results_dir, records)
 
 

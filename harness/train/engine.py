@@ -44,6 +44,8 @@ class TrainConfig:
     kd_temperature: float | None = None  # distillation on when set (needs a teacher)
     kd_alpha: float = 0.5
     kd_reduction: str = "batchmean"
+    loss_in_fp32: bool = False  # compute the loss from float32 logits (a control for half-precision overflow)
+    max_steps_per_epoch: int | None = None  # cut epochs short (smoke budgets of slow modes)
     ema_decay: float | None = None  # an EMA of the weights, evaluated beside the model
     watch_nonfinite: bool = False
     grad_norm_steps: tuple[int, ...] = ()  # global steps (0-based) at which per-layer gradient norms are kept
@@ -156,16 +158,19 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
         correct = torch.zeros(size, device=device, dtype=torch.int64)
         seen = 0
         for x, y in train_data.batches(train_data.epoch_order(generators), cfg.batch_size):
+            if cfg.max_steps_per_epoch is not None and seen >= cfg.max_steps_per_epoch * cfg.batch_size:
+                break
             x = x.to(dtype)
             with precision.autocast(cfg.precision, device):
                 logits = model(x)
+                loss_logits = logits.float() if cfg.loss_in_fp32 else logits
                 if cfg.kd_temperature is not None:
                     with torch.no_grad():
                         teacher_logits = teacher(x.float())
-                    per_member = losses.distillation(logits, teacher_logits, y, cfg.kd_temperature,
+                    per_member = losses.distillation(loss_logits, teacher_logits, y, cfg.kd_temperature,
                                                      cfg.kd_alpha, cfg.kd_reduction)
                 else:
-                    per_member = losses.cross_entropy(logits, y)
+                    per_member = losses.cross_entropy(loss_logits, y)
                 if cfg.penalty:
                     per_member = per_member + cfg.penalty_weight * losses.weight_penalty(
                         model.stacked_params(), cfg.penalty)

@@ -34,7 +34,7 @@ def train_cnn(run, epochs: int = 2, **model_kwargs) -> TrainResult:
     if "added_width" in run.choices:
         model_kwargs.setdefault("added_width", run.choices["added_width"])
     cfg = q1_config(momentum, epochs, train_data.steps_per_epoch(4))
-    key = ("r002-q1", tuple(sorted(model_kwargs.items())), cfg, tuple(harness.seeds), id(train_data))
+    key = ("r002-q1", tuple(sorted(model_kwargs.items())), cfg, tuple(harness.seeds), train_data.description)
     label = f"r002 {model_kwargs} momentum={momentum}"
     return harness.memo(key, lambda: train(lambda: CifarCNN(**model_kwargs), harness.seeds, train_data, test_data,
                                            with_overrides(cfg, label=label)))
