@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="get and inspect the data sets").add_subparsers(dest="action", required=True)
     imp = data.add_parser("import", help="verify archives against the manifest and extract them atomically")
     imp.add_argument("archives", nargs="+", type=Path, help="archives from shared/data")
+    imp.add_argument("--force", action="store_true", help="extract again archives already imported")
     _data_root_arg(imp)
     status = data.add_parser("status", help="what is present, where, in which form, and how to get the rest")
     _data_root_arg(status)
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "data":
             root = resolve_data_root(args.data_root)
             if args.action == "import":
-                specs = import_archives(args.archives, root)
+                specs = import_archives(args.archives, root, force=args.force)
                 print(f"imported {len(specs)} archive(s) into {root}")
                 print(format_status(root))
             elif args.action == "status":

@@ -105,10 +105,20 @@ def import_archive(archive: Path, root: Path, log=print, spec: ArchiveSpec | Non
     return spec
 
 
-def import_archives(archives: list[Path], root: Path, log=print) -> list[ArchiveSpec]:
-    """Verify every archive first, then import each; one bad archive stops all before any write."""
+def import_archives(archives: list[Path], root: Path, log=print, force: bool = False) -> list[ArchiveSpec]:
+    """Verify every archive first, then import each; one bad archive stops all before any write.
+
+    An archive already imported into ``root`` with the same checksum is skipped unless ``force``.
+    """
     checked = []
     for archive in archives:
         log(f"checking {Path(archive).name} ...")
         checked.append((Path(archive), verify_archive(Path(archive))))
-    return [import_archive(a, root, log=log, spec=spec) for a, spec in checked]
+    imported = read_imported(root)
+    done = []
+    for archive, spec in checked:
+        if not force and imported.get(spec.filename) == spec.sha256:
+            log(f"{spec.filename} already imported into {root}; skipped (--force to extract again)")
+            continue
+        done.append(import_archive(archive, root, log=log, spec=spec))
+    return done

@@ -1,4 +1,4 @@
-"""The four precision modes the reports and their controls need."""
+"""Precision modes: the four the reports and their controls need, and fp64 for exactness checks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import contextlib
 
 import torch
 
-MODES = ("fp32", "fp16", "fp16-amp", "bf16-amp")
+MODES = ("fp32", "fp16", "fp16-amp", "bf16-amp", "fp64")
 
 
 def check_mode(mode: str) -> str:
@@ -17,8 +17,8 @@ def check_mode(mode: str) -> str:
 
 
 def param_dtype(mode: str) -> torch.dtype:
-    """dtype of the weights: half for pure fp16 (the report's ``.half()``), float32 otherwise."""
-    return torch.float16 if mode == "fp16" else torch.float32
+    """dtype of the weights: half for pure fp16 (the report's ``.half()``), double for fp64, else float32."""
+    return {"fp16": torch.float16, "fp64": torch.float64}.get(mode, torch.float32)
 
 
 def autocast(mode: str, device: torch.device):

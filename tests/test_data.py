@@ -1,0 +1,155 @@
+"""Data layer: layouts, decoding once, subsets, import with checksums, status."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from harness.data import (DataError, DataMissing, DeviceData, class_balanced_indices, format_status, import_archives,
+                          load_images, member_generators)
+from harness.data import decode as decode_module
+from harness.data import manifest
+from harness.data.archives import read_imported
+
+from .helpers import SHARED_DATA, make_archive, write_tiny
+
+
+def test_cifar_jpeg_layout_loads_with_official_labels(cifar_root):
+    images = load_images("cifar10", "train", cifar_root)
+    assert images.images.shape == (30, 32, 32, 3) and images.images.dtype == np.uint8
+    assert np.bincount(images.labels).tolist() == [3] * 10
+    assert images.classes[0] == "airplane" and images.classes[9] == "truck"
+    assert "JPEG ImageFolder" in images.form
+
+
+def test_decoded_once_then_read_from_cache(cifar_root, monkeypatch):
+    first = load_images("cifar10", "test", cifar_root)
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again instead of reading the cache")
+
+    monkeypatch.setattr(decode_module, "decode_files", no_decoding)
+    monkeypatch.setattr("harness.data.images.decode_files", no_decoding)
+    second = load_images("cifar10", "test", cifar_root)
+    np.testing.assert_array_equal(first.images, second.images)
+    assert len(list((cifar_root / "cache").glob("*.npz"))) == 1
+
+
+def test_cache_key_follows_the_source(cifar_root):
+    load_images("cifar10", "test", cifar_root)
+    extra = cifar_root / "cifar10" / "test" / "cat" / "0002.jpg"
+    shutil.copy(cifar_root / "cifar10" / "test" / "cat" / "0000.jpg", extra)
+    assert len(load_images("cifar10", "test", cifar_root)) == 21
+    assert len(list((cifar_root / "cache").glob("*.npz"))) == 2
+
+
+def test_class_balanced_subset(cifar_root):
+    images = load_images("cifar10", "train", cifar_root, per_class=2, seed=1)
+    assert np.bincount(images.labels).tolist() == [2] * 10
+    labels = np.repeat(np.arange(3), 5)
+    idx = class_balanced_indices(labels, 2, seed=0)
+    assert np.bincount(labels[idx]).tolist() == [2, 2, 2]
+    with pytest.raises(DataError, match="fewer than"):
+        class_balanced_indices(labels, 6)
+
+
+def test_tiny_imagenet_layout(tiny_root):
+    train = load_images("tiny-imagenet", "train", tiny_root)
+    val = load_images("tiny-imagenet", "val", tiny_root)
+    assert train.images.shape == (400, 64, 64, 3) and val.images.shape == (200, 64, 64, 3)
+    assert np.bincount(train.labels).tolist() == [2] * 200
+    assert val.labels.tolist() == list(range(200))
+
+
+def test_wrong_class_count_names_the_file(tmp_path):
+    root = write_tiny(tmp_path / "d", per_class=1, classes=199)
+    with pytest.raises(DataError, match="wnids.txt: lists 199 classes"):
+        load_images("tiny-imagenet", "train", root)
+
+
+def test_undecodable_image_names_the_file(cifar_root):
+    bad = cifar_root / "cifar10" / "test" / "dog" / "0001.jpg"
+    bad.write_bytes(b"not a jpeg")
+    with pytest.raises(DataError, match="dog/0001.jpg: does not decode"):
+        load_images("cifar10", "test", cifar_root)
+    assert not list((cifar_root / "cache").glob("*.npz")), "a failed decode must leave no cache"
+
+
+def test_missing_data_names_the_command(tmp_path):
+    with pytest.raises(DataMissing) as info:
+        load_images("cifar10", "train", tmp_path)
+    assert "python -m harness data import" in info.value.hint
+
+
+def _register(monkeypatch, archive, sha, dataset):
+    monkeypatch.setitem(manifest.ARCHIVES, archive.name, manifest.ArchiveSpec(archive.name, sha, dataset, "test"))
+
+
+def test_import_verifies_and_extracts(cifar_root, tmp_path, monkeypatch):
+    archive = tmp_path / "cifar10-fixture.tar.xz"
+    _register(monkeypatch, archive, make_archive(cifar_root, "cifar10", archive), "cifar10")
+    dest = tmp_path / "imported"
+    before = format_status(dest)
+    assert "cifar10/train          missing" in before
+    import_archives([archive], dest, log=lambda *_: None)
+    after = format_status(dest)
+    assert "cifar10/train          present       30 images" in after
+    assert read_imported(dest) == {archive.name: manifest.ARCHIVES[archive.name].sha256}
+    assert not list(dest.glob(".import-*")), "the staging folder must be gone"
+
+
+def test_truncated_archive_leaves_nothing(cifar_root, tmp_path, monkeypatch):
+    archive = tmp_path / "cifar10-fixture.tar.xz"
+    make_archive(cifar_root, "cifar10", archive)
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) // 2])
+    dest = tmp_path / "imported"
+    # Wrong checksum: refused before anything is written.
+    _register(monkeypatch, archive, "0" * 64, "cifar10")
+    with pytest.raises(DataError, match="cifar10-fixture.tar.xz: SHA-256 is"):
+        import_archives([archive], dest, log=lambda *_: None)
+    assert not dest.exists() or not any(dest.iterdir())
+    # Even an archive whose checksum matches but that is cut short extracts nothing.
+    import hashlib
+
+    _register(monkeypatch, archive, hashlib.sha256(archive.read_bytes()).hexdigest(), "cifar10")
+    with pytest.raises(DataError, match="cannot be extracted"):
+        import_archives([archive], dest, log=lambda *_: None)
+    assert not (dest / "cifar10").exists() and not list(dest.glob(".import-*"))
+    assert read_imported(dest) == {}
+
+
+def test_unknown_archive_is_refused(tmp_path):
+    stray = tmp_path / "something.tar.xz"
+    stray.write_bytes(b"x")
+    with pytest.raises(DataError, match="not an archive the harness knows"):
+        import_archives([stray], tmp_path / "d")
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "cifar10-jpeg.tar.xz").exists(), reason="needs ../shared/data")
+def test_truncated_copy_of_the_real_archive_is_refused(tmp_path):
+    copy = tmp_path / "cifar10-jpeg.tar.xz"
+    with open(SHARED_DATA / "cifar10-jpeg.tar.xz", "rb") as fh:
+        copy.write_bytes(fh.read(1 << 20))
+    with pytest.raises(DataError, match="truncated or corrupt"):
+        import_archives([copy], tmp_path / "d")
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+
+
+def test_device_data_batches_are_shuffled_per_member_and_normalized():
+    x = np.arange(10 * 2 * 2 * 3, dtype=np.uint8).reshape(10, 2, 2, 3)
+    y = np.arange(10) % 3
+    data = DeviceData((x, y), "cpu", (0.5,) * 3, (0.5,) * 3)
+    order = data.epoch_order(member_generators([0, 1], "cpu"))
+    assert order.shape == (2, 10) and not torch.equal(order[0], order[1])
+    assert sorted(order[0].tolist()) == list(range(10))
+    batches = list(data.batches(order, 4))
+    assert [b[0].shape[1] for b in batches] == [4, 4, 2]  # the last batch partial, as a DataLoader gives
+    xb, yb = batches[0]
+    assert xb.shape == (2, 4, 3, 2, 2)
+    expected = (torch.from_numpy(x[order[0, 0].item()]).permute(2, 0, 1).float() / 255 - 0.5) / 0.5
+    torch.testing.assert_close(xb[0, 0], expected)
+    assert yb[1, 0].item() == y[order[1, 0].item()]

@@ -1,0 +1,196 @@
+"""The training engine: ensembles equal lone runs, NaN capture, EMA, distillation, penalties, repeatability."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from harness.data import DeviceData, member_generators
+from harness.models import CifarCNN
+from harness.train import Ensemble, TrainConfig, build_members, distillation, train, weight_penalty
+
+
+def synthetic_data(n=64, classes=10, seed=0) -> DeviceData:
+    g = np.random.default_rng(seed)
+    return DeviceData((g.integers(0, 255, (n, 32, 32, 3), dtype=np.uint8), g.integers(0, classes, n)),
+                      "cpu", (0.5,) * 3, (0.5,) * 3)
+
+
+def train_alone(model: nn.Module, data: DeviceData, seed: int, cfg: TrainConfig, dtype=torch.float32) -> nn.Module:
+    """A textbook loop: one model, its own data order (same generator as the engine), its own optimizer."""
+    model = model.to(dtype)
+    opt = (torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum) if cfg.optimizer == "sgd"
+           else torch.optim.Adam(model.parameters(), lr=cfg.lr))
+    generator = member_generators([seed], "cpu")[0]
+    for _ in range(cfg.epochs):
+        order = torch.randperm(len(data), generator=generator)
+        for start in range(0, len(data), cfg.batch_size):
+            idx = order[start : start + cfg.batch_size]
+            loss = F.cross_entropy(model(data.normalize(data.x[idx]).to(dtype)), data.y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model
+
+
+# One step of the ensemble and of a lone model agree to ~1e-17 in float64; training amplifies such
+# round-off (by ~1e9 over 300 steps here), and in float32 a max-pool tie can eventually break the
+# other way. So: 300 steps in float64 to 1e-6, and 100 steps in float32 to 1e-4.
+@pytest.mark.parametrize("optimizer,momentum,precision,epochs,tol", [
+    ("sgd", 0.9, "fp64", 6, 1e-6), ("adam", 0.0, "fp64", 6, 1e-6),
+    ("sgd", 0.9, "fp32", 2, 1e-4), ("adam", 0.0, "fp32", 2, 1e-4),
+])
+def test_ensemble_member_equals_the_same_seed_trained_alone(optimizer, momentum, precision, epochs, tol):
+    data = synthetic_data(n=200)
+    cfg = TrainConfig(epochs=epochs, batch_size=4, optimizer=optimizer, lr=0.01 if optimizer == "sgd" else 1e-3,
+                      momentum=momentum, precision=precision)  # 50 steps an epoch
+    seeds = [3, 7, 11]
+    result = train(lambda: CifarCNN(3, "tanh"), seeds, data, None, cfg)
+    dtype = torch.float64 if precision == "fp64" else torch.float32
+    for i, seed in enumerate(seeds):
+        alone = train_alone(build_members(lambda: CifarCNN(3, "tanh"), [seed])[0], data, seed, cfg, dtype)
+        member = result.model.member(i)
+        for (name, a), b in zip(alone.state_dict().items(), member.state_dict().values()):
+            torch.testing.assert_close(b, a, rtol=tol, atol=tol, msg=f"seed {seed}, {name}")
+
+
+def test_members_differ_and_runs_repeat():
+    data = synthetic_data()
+    cfg = TrainConfig(epochs=1, batch_size=8)
+    a = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, cfg)
+    b = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, cfg)
+    wa, wb = a.model.stacked_params()["out.weight"], b.model.stacked_params()["out.weight"]
+    assert torch.equal(wa, wb), "the same seeds must give the same weights"
+    assert not torch.equal(wa[0], wa[1]), "members must have their own initialization"
+    assert a.history["test_acc"].shape == (2, 1)
+
+
+def test_batch_norm_buffers_are_per_member():
+    data = synthetic_data()
+    result = train(lambda: CifarCNN(6, "tanh", batch_norm=True, skip=True), [0, 1], data, None,
+                   TrainConfig(epochs=1, batch_size=8))
+    stats = result.model.stacked_buffers()["hidden.0.norm.running_mean"]
+    assert stats.shape[0] == 2 and not torch.equal(stats[0], stats[1]) and stats.abs().sum() > 0
+
+
+def test_nonfinite_step_and_tensor_are_caught_without_crashing():
+    data = synthetic_data()
+    cfg = TrainConfig(epochs=2, batch_size=8, optimizer="sgd", lr=1e6, watch_nonfinite=True)
+    result = train(lambda: CifarCNN(3, "relu"), [0], data, data, cfg)
+    event = result.nonfinite[0]
+    assert event["step"] is not None and event["step"] < result.steps
+    assert event["tensor"].split()[0] in ("logits", "loss", "gradient", "parameter")
+    assert np.isnan(result.history["train_loss"][0, -1])
+
+
+def test_nonfinite_first_tensor_is_the_parameter_for_fp16_adam():
+    """Adam's eps (1e-8) is 0 in fp16: a gradient whose square underflows divides by zero in the update."""
+    data = synthetic_data()
+    cfg = TrainConfig(epochs=1, batch_size=8, optimizer="adam", lr=1e-3, precision="fp16", watch_nonfinite=True)
+    event = train(lambda: CifarCNN(3, "tanh"), [0], data, None, cfg).nonfinite[0]
+    assert event["step"] == 0 and event["tensor"].startswith("parameter"), event
+    fixed = train(lambda: CifarCNN(3, "tanh"), [0], data, None,
+                  TrainConfig(epochs=1, batch_size=8, optimizer="adam", lr=1e-3, precision="fp16", adam_eps=1e-4,
+                              watch_nonfinite=True)).nonfinite[0]
+    assert fixed["step"] is None
+
+
+def test_finite_run_reports_no_event():
+    data = synthetic_data()
+    result = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, None,
+                   TrainConfig(epochs=1, batch_size=8, watch_nonfinite=True))
+    assert result.nonfinite == [{"step": None, "tensor": None}] * 2
+
+
+def test_ema_matches_a_hand_computed_average():
+    data = synthetic_data(n=32)
+    decay = 0.9
+    cfg = TrainConfig(epochs=1, batch_size=8, lr=0.1, ema_decay=decay)
+    result = train(lambda: CifarCNN(3, "tanh"), [0], data, None, cfg)
+    # Re-run by hand: the EMA starts at the first update's weights, then w_ema ← d·w_ema + (1−d)·w.
+    model = build_members(lambda: CifarCNN(3, "tanh"), [0])[0]
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    generator = member_generators([0], "cpu")[0]
+    order = torch.randperm(len(data), generator=generator)
+    ema = None
+    for start in range(0, len(data), 8):
+        idx = order[start : start + 8]
+        loss = F.cross_entropy(model(data.normalize(data.x[idx])), data.y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        w = model.out.weight.detach().clone()
+        ema = w if ema is None else decay * ema + (1 - decay) * w
+    torch.testing.assert_close(result.ema.stacked_params()["out.weight"][0], ema, rtol=1e-4, atol=1e-6)
+
+
+def test_distillation_loss_against_a_hand_computation():
+    s = torch.tensor([[[1.0, 2.0, 0.5], [0.0, -1.0, 1.0]]])  # 1 member, 2 samples, 3 classes
+    t = torch.tensor([[[2.0, 1.0, 0.0], [1.0, 1.0, -1.0]]])
+    y = torch.tensor([[1, 2]])
+    temp, alpha = 2.0, 0.3
+    kl = 0.0
+    for b in range(2):
+        p_t = torch.softmax(t[0, b] / temp, 0)
+        p_s = torch.softmax(s[0, b] / temp, 0)
+        kl += float((p_t * (p_t.log() - p_s.log())).sum())
+    ce = float(F.cross_entropy(s[0], y[0]))
+    expected = alpha * temp**2 * kl / 2 + (1 - alpha) * ce
+    got = distillation(s, t, y, temp, alpha, reduction="batchmean")
+    assert got.shape == (1,)
+    assert abs(float(got[0]) - expected) < 1e-6
+    mean_red = distillation(s, t, y, temp, alpha, reduction="mean")
+    assert abs(float(mean_red[0]) - (alpha * temp**2 * kl / 6 + (1 - alpha) * ce)) < 1e-6
+
+
+def test_weight_penalty_counts_weights_not_biases():
+    members = [nn.Sequential(nn.Linear(2, 2)), nn.Sequential(nn.Linear(2, 2))]
+    for m, v in zip(members, (1.0, -2.0)):
+        nn.init.constant_(m[0].weight, v)
+        nn.init.constant_(m[0].bias, 100.0)
+    ensemble = Ensemble(members)
+    torch.testing.assert_close(weight_penalty(ensemble.stacked_params(), "l1"), torch.tensor([4.0, 8.0]))
+    torch.testing.assert_close(weight_penalty(ensemble.stacked_params(), "l2"), torch.tensor([4.0, 16.0]))
+
+
+def test_per_layer_gradient_norms_on_request():
+    data = synthetic_data()
+    result = train(lambda: CifarCNN(4, "tanh"), [0, 1], data, None,
+                   TrainConfig(epochs=1, batch_size=8, grad_norm_steps=(0, 3)))
+    assert sorted(result.grad_norms) == [0, 3]
+    assert result.grad_norms[0].shape == (2, len(result.grad_norm_layers))
+    assert result.grad_norm_layers[0] == "conv1.weight" and (result.grad_norms[3] > 0).all()
+
+
+@pytest.mark.parametrize("mode", ["fp16-amp", "bf16-amp"])
+def test_autocast_modes_train_finite(mode):
+    data = synthetic_data()
+    result = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data,
+                   TrainConfig(epochs=1, batch_size=8, precision=mode, watch_nonfinite=True))
+    assert np.isfinite(result.history["train_loss"]).all()
+    assert result.model.size == 2
+
+
+def test_bad_settings_are_named():
+    data = synthetic_data()
+    with pytest.raises(ValueError, match="precision must be one of"):
+        train(lambda: CifarCNN(3), [0], data, None, TrainConfig(epochs=1, batch_size=8, precision="fp8"))
+    with pytest.raises(ValueError, match="needs a teacher"):
+        train(lambda: CifarCNN(3), [0], data, None, TrainConfig(epochs=1, batch_size=8, kd_temperature=2.0))
+    with pytest.raises(ValueError, match="optimizer must be"):
+        train(lambda: CifarCNN(3), [0], data, None, TrainConfig(epochs=1, batch_size=8, optimizer="rmsprop"))
+
+
+def test_member_is_an_ordinary_module():
+    members = build_members(lambda: CifarCNN(3, "tanh"), [0, 1])
+    ensemble = Ensemble(copy.deepcopy(members))
+    x = torch.randn(2, 5, 3, 32, 32)
+    out = ensemble(x)
+    for i in range(2):
+        torch.testing.assert_close(out[i], members[i](x[i]))
+        torch.testing.assert_close(ensemble.member(i)(x[i]), members[i](x[i]))
