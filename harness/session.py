@@ -118,8 +118,10 @@ class Harness:
                 x, y = x[idx], y[idx]
             mean, std = NORMALIZATION[dataset]
             data = DeviceData((x, y), self.device, mean, std)
-            data.description = images.describe() + (
-                f", classes {select_classes}" if select_classes else "") + (f", {limit} per class" if limit else "")
+            subset = images.subset + (f", classes {select_classes}" if select_classes else "") + (
+                f", first {limit} per class" if limit else "")
+            data.description = f"{dataset}/{split}: {len(y)} images ({subset})"
+            data.form = f"{dataset} from {images.form}"
             self._data[key] = data
         return self._data[key]
 
@@ -133,6 +135,7 @@ class ClaimRun:
         self.reading = reading
         self.started = time.perf_counter()
         self.data_used: list[str] = []
+        self.forms: list[str] = []
 
     @property
     def choices(self) -> dict:
@@ -148,6 +151,7 @@ class ClaimRun:
                         notes=f"{exc.dataset} missing under {exc.where}; get it with: {exc.hint}")
             pytest.skip(f"{self.claim.id}: {exc}")
         self.data_used.append(data.description)
+        self.forms.append(data.form)
         return data
 
     def finish(self, verdict: Verdict, *, claimed: str, measured: str, interval=None, figures: dict | None = None,
@@ -161,7 +165,8 @@ class ClaimRun:
             measured=measured, unit=self.claim.unit, claimed_value=claimed_value, interval=interval,
             figures=figures or {}, curves=curves or {}, notes=" ".join(x for x in (notes, self.claim.notes) if x),
             wall_s=time.perf_counter() - self.started, seeds=list(self.harness.seeds if seeds is None else seeds),
-            data="; ".join(dict.fromkeys(self.data_used)), reading_text=reading_text,
+            data="; ".join(dict.fromkeys(self.data_used)), data_form="; ".join(dict.fromkeys(self.forms)),
+            reading_text=reading_text,
         )
         write_record(self.harness.results_dir, result, self.harness.environment)
         log.info("%s [%s]: %s — %s", self.claim.id, self.reading.name, result.verdict, measured)

@@ -12,7 +12,7 @@ from torch import nn
 
 from harness.data import DeviceData, member_generators
 from harness.models import CifarCNN
-from harness.train import Ensemble, TrainConfig, build_members, distillation, train, weight_penalty
+from harness.train import Ensemble, TrainConfig, build_members, distillation, train, weight_penalty, with_overrides
 
 
 def synthetic_data(n=64, classes=10, seed=0) -> DeviceData:
@@ -194,3 +194,15 @@ def test_member_is_an_ordinary_module():
     for i in range(2):
         torch.testing.assert_close(out[i], members[i](x[i]))
         torch.testing.assert_close(ensemble.member(i)(x[i]), members[i](x[i]))
+
+
+def test_sequential_and_vectorized_members_agree():
+    data = synthetic_data()
+    cfg = TrainConfig(epochs=1, batch_size=8, watch_nonfinite=True, grad_norm_steps=(2,), ema_decay=0.9)
+    together = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, with_overrides(cfg, vectorize=True))
+    apart = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, with_overrides(cfg, vectorize=False))
+    for name, value in together.model.stacked_params().items():
+        torch.testing.assert_close(apart.model.stacked_params()[name], value, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(apart.history["test_acc"], together.history["test_acc"])
+    assert apart.grad_norms[2].shape == together.grad_norms[2].shape == (2, 5)
+    assert apart.ema.size == 2 and apart.nonfinite == together.nonfinite

@@ -63,7 +63,8 @@ class ClaimResult:
     notes: str = ""
     wall_s: float = 0.0
     seeds: list = field(default_factory=list)
-    data: str = ""
+    data: str = ""  # the splits and subsets used
+    data_form: str = ""  # the form each data set was read from
     reading_text: str = ""
 
     def to_json(self) -> dict:

@@ -37,10 +37,6 @@ class ImageSet:
     def num_classes(self) -> int:
         return len(self.classes)
 
-    def describe(self) -> str:
-        """One line for result headers: data set, split, size, subset and the form it came from."""
-        return f"{self.dataset}/{self.split}: {len(self)} images ({self.subset}) from {self.form}"
-
 
 def class_balanced_indices(labels: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
     """``per_class`` indices of each class, drawn without replacement by ``seed``; sorted."""

@@ -22,7 +22,8 @@ def plot_record(record: dict, folder: Path) -> Path | None:
         return None
     groups: dict[str, list[str]] = {}
     for name in curves:
-        kind = "loss" if "loss" in name else "accuracy" if "acc" in name else "other"
+        kind = ("gradient norm" if name.startswith("grad") else "loss" if "loss" in name
+                else "accuracy" if "acc" in name else "other")
         groups.setdefault(kind, []).append(name)
     fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 3.8), squeeze=False)
     for ax, (kind, names) in zip(axes[0], sorted(groups.items())):
@@ -34,8 +35,10 @@ def plot_record(record: dict, folder: Path) -> Path | None:
             ax.plot(epochs, values.mean(0), marker="o", label=f"{name} (n={values.shape[0]})")
             if values.shape[0] > 1:
                 ax.fill_between(epochs, values.min(0), values.max(0), alpha=0.2)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("recorded point (spread over training)" if kind == "gradient norm" else "epoch")
         ax.set_ylabel(kind)
+        if kind == "gradient norm":
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(f"{record['claim_id']} — {record['reading']}", fontsize=10)

@@ -52,7 +52,7 @@ def csv_rows(records: list[dict]) -> list[dict]:
 
 def _header(environment: dict, records: list[dict]) -> str:
     commits = sorted({r["environment"]["commit"] for r in records})
-    data = sorted({r["data"] for r in records if r.get("data")})
+    data = sorted({form for r in records for form in r.get("data_form", "").split("; ") if form})
     lines = [
         f"- profile: **{environment['profile']}**",
         f"- device: {environment['device']}",
@@ -60,7 +60,7 @@ def _header(environment: dict, records: list[dict]) -> str:
         f"- commit: {', '.join(commits) if commits else environment['commit']}"
         + (" (records from several commits: rerun the profile for one)" if len(commits) > 1 else ""),
         f"- written: {environment['date']}",
-        "- data: " + ("; ".join(data) if data else "none"),
+        "- data: " + ("; ".join(data) if data else "none") + " (each claim's splits and subsets: the report tables)",
     ]
     return "\n".join(lines)
 
@@ -99,7 +99,8 @@ def report_markdown(report: str, records: list[dict], environment: dict) -> str:
         rows.append({
             "claim": r["claim_id"], "section": claim.section, "reading": f"{r['reading']}: {r.get('reading_text', '')}",
             "the report says": r["claimed"], "measured": r["measured"], "mean [95 % CI]": _fmt_interval(r),
-            "verdict": f"**{r['verdict']}**", "other figures": figures, "notes": r.get("notes", ""),
+            "verdict": f"**{r['verdict']}**", "other figures": figures, "data": r.get("data", ""),
+            "notes": r.get("notes", ""),
         })
     choices = []
     for claim_id in dict.fromkeys(r["claim_id"] for r in records):

@@ -1,0 +1,101 @@
+"""Training throughput of the engine against the reports' naive loop, with pytest-benchmark.
+
+Run without -n: ``pytest benchmarks --benchmark-only``. Timings never decide a
+test; the asserts only check that each timed run trained.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from harness.models import CifarCNN, student, teacher
+from harness.train import TrainConfig, train
+
+from .conftest import record_throughput
+
+MODELS = {
+    "r002 CNN, 3 FC (batch 4)": ("cifar10", lambda: CifarCNN(3, "tanh"), 4),
+    "r000 teacher (batch 64)": ("tiny-imagenet", teacher, 64),
+    "r000 student (batch 64)": ("tiny-imagenet", student, 64),
+}
+MODES = ["fp32", "fp16", "fp16-amp", "bf16-amp"]
+ENSEMBLE = 5
+
+
+def steps(harness, batch: int, mode: str = "fp32") -> int:
+    """Steps a timed round takes: enough to amortize launch costs on a GPU, few on a CPU."""
+    if harness.device.type == "cuda":
+        return 500 if batch == 4 else 50
+    slow = mode == "fp16"  # pure half convolutions are very slow on a CPU
+    return (20 if slow else 100) if batch == 4 else (1 if slow else 3)
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _engine_round(harness, data, model_fn, batch, n_steps, mode, seeds, vectorize=None):
+    cfg = TrainConfig(epochs=1, batch_size=batch, optimizer="sgd", lr=0.01, momentum=0.9, precision=mode,
+                      max_steps_per_epoch=n_steps, vectorize=vectorize)
+    return lambda: train(model_fn, seeds, data, None, cfg)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("model", list(MODELS))
+def test_engine_throughput(benchmark, harness, bench_data, model, mode):
+    dataset, model_fn, batch = MODELS[model]
+    n = steps(harness, batch, mode)
+    seeds = list(range(ENSEMBLE))
+    result = benchmark.pedantic(_engine_round(harness, bench_data[dataset], model_fn, batch, n, mode, seeds),
+                                rounds=3, warmup_rounds=1)
+    record_throughput(model, f"engine, {mode}, {ENSEMBLE} seeds", n * batch * ENSEMBLE, benchmark)
+    assert result.steps == n
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_naive_baseline(benchmark, harness, bench_data, model):
+    """The reports' loop: DataLoader over decoded images, normalize per batch, fp32, sync every step."""
+    dataset, model_fn, batch = MODELS[model]
+    data = bench_data[dataset]
+    n = steps(harness, batch)
+    images = data.x.cpu()  # decoded uint8, on the host like a Dataset of decoded images
+    loader = DataLoader(TensorDataset(images, data.y.cpu()), batch_size=batch, shuffle=True)
+    net = model_fn().to(harness.device)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    mean, std = data.mean.cpu(), data.std.cpu()
+
+    def one_round():
+        losses = []
+        for i, (x, y) in enumerate(loader):
+            if i == n:
+                break
+            x = ((x.float() - mean) / std).to(harness.device)
+            loss = F.cross_entropy(net(x), y.to(harness.device))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())  # the per-step host sync of a typical training script
+        _sync(harness.device)
+        return losses
+
+    losses = benchmark.pedantic(one_round, rounds=3, warmup_rounds=1)
+    record_throughput(model, "baseline: DataLoader, fp32, 1 model, sync each step", n * batch, benchmark)
+    assert len(losses) == n and np.isfinite(losses).all()
+
+
+@pytest.mark.parametrize("how", ["sequential", "ensemble"])
+@pytest.mark.parametrize("model", list(MODELS))
+def test_five_seeds_sequential_vs_ensemble(benchmark, harness, bench_data, model, how):
+    """The same 5 seeds trained one after another, and as one vmapped ensemble."""
+    dataset, model_fn, batch = MODELS[model]
+    n = steps(harness, batch)
+    run = _engine_round(harness, bench_data[dataset], model_fn, batch, n, "fp32", list(range(ENSEMBLE)),
+                        vectorize=how == "ensemble")
+    result = benchmark.pedantic(run, rounds=3, warmup_rounds=1)
+    record_throughput(model, f"{ENSEMBLE} seeds, {how}", n * batch * ENSEMBLE, benchmark)
+    assert result.model.size == ENSEMBLE and result.steps == n
