@@ -206,3 +206,24 @@ def test_sequential_and_vectorized_members_agree():
     np.testing.assert_allclose(apart.history["test_acc"], together.history["test_acc"])
     assert apart.grad_norms[2].shape == together.grad_norms[2].shape == (2, 5)
     assert apart.ema.size == 2 and apart.nonfinite == together.nonfinite
+
+
+def test_weight_ema_equals_torch_averaged_model():
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    from harness.train.ema import WeightEMA
+
+    model = Ensemble(build_members(lambda: CifarCNN(4, "tanh", batch_norm=True), [0, 1])).train()
+    ours = WeightEMA(model, 0.9)
+    reference = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(5):
+        loss = model(torch.randn(2, 8, 3, 32, 32)).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        ours.update(model)
+        reference.update_parameters(model)
+    for (name, a), b in zip(ours.module.state_dict().items(), reference.module.state_dict().values()):
+        if a.is_floating_point():  # AveragedModel leaves integer counters at their first value; we copy them
+            torch.testing.assert_close(a, b, msg=name)

@@ -17,10 +17,10 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..data.device_data import DeviceData, member_generators
 from . import losses, precision
+from .ema import WeightEMA
 from .ensemble import Ensemble, build_members
 from .nonfinite import NonFiniteWatch
 
@@ -90,7 +90,7 @@ def evaluate(model: nn.Module, data: DeviceData, batch_size: int = 1000, mode: s
     """Mean cross-entropy and accuracy of every member on all of ``data`` (the correct evaluation)."""
     was_training = model.training
     model.eval()
-    size = model.module.size if isinstance(model, AveragedModel) else model.size
+    size = model.size
     dtype = precision.param_dtype(mode)
     loss_sum = torch.zeros(size, device=data.device, dtype=torch.float64)
     correct = torch.zeros(size, device=data.device, dtype=torch.int64)
@@ -160,7 +160,7 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
     scaler = precision.grad_scaler(cfg.precision, device)
     ema = None
     if cfg.ema_decay is not None:
-        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+        ema = WeightEMA(model, cfg.ema_decay)
     watch = NonFiniteWatch(model, enabled=cfg.watch_nonfinite, check_gradients=scaler is None)
     generators = member_generators(seeds, device)
     layer_names = [n for n in model.param_names if n.endswith("weight") and model.stacked_params()[n].dim() > 2]
@@ -213,7 +213,7 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
                 optimizer.step()
             watch.after_step(step)
             if ema is not None:
-                ema.update_parameters(model)
+                ema.update(model)
             loss_sum += per_member.detach().double() * y.shape[1]
             correct += (logits.detach().argmax(-1) == y).sum(1)
             seen += y.shape[1]
@@ -225,7 +225,7 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
                 model, test_data, cfg.eval_batch_size, cfg.precision)
             if ema is not None:
                 history["ema_test_loss"][:, epoch], history["ema_test_acc"][:, epoch] = evaluate(
-                    ema, test_data, cfg.eval_batch_size, cfg.precision)
+                    ema.module, test_data, cfg.eval_batch_size, cfg.precision)
         log.info("%s epoch %d/%d: train loss %s acc %s%s (%.1fs)", cfg.label or "run", epoch + 1, cfg.epochs,
                  np.array2string(history["train_loss"][:, epoch], precision=3),
                  np.array2string(history["train_acc"][:, epoch], precision=3),
@@ -234,11 +234,8 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - started
-    ema_model = None
-    if ema is not None:
-        ema_model = ema.module
     return TrainResult(
-        seeds=list(seeds), model=model, ema=ema_model, history=history, nonfinite=watch.report(),
+        seeds=list(seeds), model=model, ema=None if ema is None else ema.module, history=history, nonfinite=watch.report(),
         grad_norms={s: g.cpu().numpy() for s, g in sorted(grad_norms.items())}, grad_norm_layers=layer_names,
         seconds=seconds, steps=step,
     )
