@@ -27,7 +27,7 @@ from .claims.record import Reading
 from .data import DataMissing, DeviceData, load_images
 from .data.cache import fingerprint
 from .report import record_path, write_record
-from .report.tables import _fmt_interval
+from .report.tables import format_interval
 
 log = logging.getLogger("harness")
 
@@ -176,6 +176,6 @@ class ClaimRun:
                 assert str(result.verdict) == pinned, (
                     f"{self.claim.id} [{self.reading.name}] measured {result.verdict}, the last full run "
                     f"measured {pinned}. Row: claimed {claimed!r}; measured {measured!r}; "
-                    f"{_fmt_interval(result.to_json())}. See {record_path(self.harness.results_dir, self.claim.id, self.reading.name)}"
+                    f"{format_interval(result.to_json())}. See {record_path(self.harness.results_dir, self.claim.id, self.reading.name)}"
                 )
         return result

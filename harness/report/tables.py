@@ -28,7 +28,8 @@ def _sorted(records: list[dict]) -> list[dict]:
     return sorted(records, key=lambda r: catalog.order_key(r["claim_id"], r["reading"]))
 
 
-def _fmt_interval(r: dict) -> str:
+def format_interval(r: dict) -> str:
+    """A record's mean with its interval and n, for tables and failure messages."""
     iv = r.get("interval")
     if not iv:
         return ""
@@ -98,7 +99,7 @@ def report_markdown(report: str, records: list[dict], environment: dict) -> str:
         figures = "; ".join(f"{k} = {_fmt(v)}" for k, v in r.get("figures", {}).items())
         rows.append({
             "claim": r["claim_id"], "section": claim.section, "reading": f"{r['reading']}: {r.get('reading_text', '')}",
-            "the report says": r["claimed"], "measured": r["measured"], "mean [95 % CI]": _fmt_interval(r),
+            "the report says": r["claimed"], "measured": r["measured"], "mean [95 % CI]": format_interval(r),
             "verdict": f"**{r['verdict']}**", "other figures": figures, "data": r.get("data", ""),
             "notes": r.get("notes", ""),
         })

@@ -46,7 +46,6 @@ def test_teacher_train_acc(harness, reading):
         curves={"train_loss": result.history["train_loss"].tolist(), "train_acc": result.history["train_acc"].tolist(),
                 "val_acc": result.history["test_acc"].tolist()},
     )
-    assert floor > claimed["acc_epoch5"]  # the inconsistency the table reports
     assert np.isfinite(result.history["train_loss"]).all(), "the fp32 teacher must not go non-finite"
 
 
