@@ -13,7 +13,7 @@ from .helpers import SHARED_DATA
 CLAIMS_MD = SHARED_DATA.parent / "CLAIMS.md"
 
 
-@pytest.mark.skipif(not CLAIMS_MD.exists(), reason="needs ../shared/CLAIMS.md")
+@pytest.mark.skipif(not CLAIMS_MD.exists(), reason="needs ../shared/CLAIMS.md (the shared folder beside the checkout)")
 def test_catalogue_has_exactly_the_ids_of_claims_md():
     ids = set(re.findall(r"`(r00[02]\.[a-z0-9_]+)`", CLAIMS_MD.read_text()))
     assert {c.id for c in catalog.all_claims()} == ids

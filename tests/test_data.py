@@ -129,7 +129,7 @@ def test_unknown_archive_is_refused(tmp_path):
         import_archives([stray], tmp_path / "d")
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "cifar10-jpeg.tar.xz").exists(), reason="needs ../shared/data")
+@pytest.mark.skipif(not (SHARED_DATA / "cifar10-jpeg.tar.xz").exists(), reason="needs ../shared/data (the shared folder beside the checkout)")
 def test_truncated_copy_of_the_real_archive_is_refused(tmp_path):
     copy = tmp_path / "cifar10-jpeg.tar.xz"
     with open(SHARED_DATA / "cifar10-jpeg.tar.xz", "rb") as fh:

@@ -15,7 +15,7 @@ from harness.claims import ordering_verdict
 from harness.models import student, teacher
 from harness.session import for_each_reading
 from harness.stats import describe, mean_ci
-from harness.train import TrainConfig, train
+from harness.train import Ensemble, TrainConfig, train
 
 from .common import BATCH, KD_ALPHA, KD_TEMPERATURE, teacher_run, tiny
 
@@ -33,8 +33,6 @@ def test_epoch_time(harness, reading):
     cfg = TrainConfig(epochs=1, batch_size=BATCH, optimizer="adam", lr=1e-3, label="r000 timing")
     kd_cfg = TrainConfig(epochs=1, batch_size=BATCH, optimizer="adam", lr=1e-3, kd_temperature=KD_TEMPERATURE,
                          kd_alpha=KD_ALPHA, label="r000 timing")
-    from harness.train import Ensemble
-
     teacher_s = np.array([epoch_seconds(teacher, s, train_data, cfg) for s in harness.seeds])
     student_s = np.array([epoch_seconds(student, s, train_data, kd_cfg, Ensemble([teachers.member(i)]))
                           for i, s in enumerate(harness.seeds)])
