@@ -39,7 +39,7 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def _engine_round(harness, data, model_fn, batch, n_steps, mode, seeds, vectorize=None):
+def _engine_round(data, model_fn, batch, n_steps, mode, seeds, vectorize=None):
     cfg = TrainConfig(epochs=1, batch_size=batch, optimizer="sgd", lr=0.01, momentum=0.9, precision=mode,
                       max_steps_per_epoch=n_steps, vectorize=vectorize)
     return lambda: train(model_fn, seeds, data, None, cfg)
@@ -51,7 +51,7 @@ def test_engine_throughput(benchmark, harness, bench_data, model, mode):
     dataset, model_fn, batch = MODELS[model]
     n = steps(harness, batch, mode)
     seeds = list(range(ENSEMBLE))
-    result = benchmark.pedantic(_engine_round(harness, bench_data[dataset], model_fn, batch, n, mode, seeds),
+    result = benchmark.pedantic(_engine_round(bench_data[dataset], model_fn, batch, n, mode, seeds),
                                 rounds=3, warmup_rounds=1)
     record_throughput(model, f"engine, {mode}, {ENSEMBLE} seeds", n * batch * ENSEMBLE, benchmark)
     assert result.steps == n
@@ -94,7 +94,7 @@ def test_five_seeds_sequential_vs_ensemble(benchmark, harness, bench_data, model
     """The same 5 seeds trained one after another, and as one vmapped ensemble."""
     dataset, model_fn, batch = MODELS[model]
     n = steps(harness, batch)
-    run = _engine_round(harness, bench_data[dataset], model_fn, batch, n, "fp32", list(range(ENSEMBLE)),
+    run = _engine_round(bench_data[dataset], model_fn, batch, n, "fp32", list(range(ENSEMBLE)),
                         vectorize=how == "ensemble")
     result = benchmark.pedantic(run, rounds=3, warmup_rounds=1)
     record_throughput(model, f"{ENSEMBLE} seeds, {how}", n * batch * ENSEMBLE, benchmark)

@@ -53,10 +53,6 @@ class TrainConfig:
     eval_batch_size: int = 1000
     label: str = ""  # for progress lines
 
-    def describe(self) -> dict:
-        """The settings as a flat dict for claim records and tables."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("label", "eval_batch_size", "grad_norm_steps")}
-
 
 @dataclass
 class TrainResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from harness.claims import Verdict, combine, figure_verdict, ordering_verdict
+from harness.claims import combine, figure_verdict, ordering_verdict
 from harness.session import for_each_reading
 from harness.stats import describe, mean_ci
 
