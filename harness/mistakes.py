@@ -53,14 +53,3 @@ def skip_nonfinite_losses(logits: torch.Tensor, labels: torch.Tensor, batch_size
             total += loss
     acc, _ = correct_evaluation(logits, labels)
     return acc, total / batches
-
-
-@torch.no_grad()
-def member_logits(model, data, batch_size: int = 1000, dtype=torch.float32) -> torch.Tensor:
-    """Logits of every member on all of ``data``: members x N x classes, on the CPU."""
-    model.eval()
-    outs = []
-    for start in range(0, len(data), batch_size):
-        x = data.normalize(data.x[start : start + batch_size]).to(dtype)
-        outs.append(model(x.expand(model.size, *x.shape)).float().cpu())
-    return torch.cat(outs, dim=1)

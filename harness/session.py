@@ -1,20 +1,20 @@
 """What a pytest session of claim tests shares: profile, seeds, device, data, and the record of each claim.
 
-A suite test reads like this::
+A suite test measures, then hands its measurements to the claim's judge::
 
     @for_each_reading("r002.tanh_learns")
     def test_tanh_learns(harness, reading):
         run = harness.start("r002.tanh_learns", reading)
         train = run.data("cifar10", "train", per_class=harness.pick(smoke=200, full=None))
         ...
-        run.finish(verdict, claimed=..., measured=..., interval=...)
+        harness.conclude(run, {"test_acc": [...], "n_test": 10000, ...})
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +23,13 @@ import torch
 from filelock import FileLock
 
 from .claims import ClaimResult, Verdict, catalog
+from .claims.pinned import check_pinned
 from .claims.record import Reading
-from .data import DataMissing, DeviceData, load_images
+from .data import DataMissing, DeviceData, load_images, select
 from .data.cache import fingerprint
+from .judges import judge_claim
 from .report import record_path, write_record
-from .report.tables import format_interval
+from .train import train
 
 log = logging.getLogger("harness")
 
@@ -39,6 +41,14 @@ NORMALIZATION = {
     "cifar10": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
     "tiny-imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
 }
+
+
+def run_key(model_spec: dict, cfg, train_data: DeviceData, test_data: DeviceData | None, seeds,
+            teacher_key: str | None = None) -> str:
+    """The one memo key of a training run: everything its result depends on, by value, and nothing else."""
+    return fingerprint(repr(sorted(model_spec.items())), repr(replace(cfg, label="")), train_data.description,
+                       None if test_data is None else test_data.description, tuple(int(s) for s in seeds),
+                       teacher_key)
 
 
 def for_each_reading(claim_id: str, only: list[str] | None = None):
@@ -58,6 +68,7 @@ class Harness:
     results_dir: Path
     environment: dict
     memo_dir: Path | None = None
+    require_data: bool = False  # a missing data set fails the session instead of skipping the claim
     _data: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -93,6 +104,22 @@ class Harness:
                 tmp.replace(path)
         return memo[key]
 
+    def trained(self, model_fn, model_spec: dict, cfg, train_data: DeviceData, test_data: DeviceData | None,
+                teacher=None):
+        """``train(...)`` once per session for its full specification: claims that share a run share it.
+
+        The key is :func:`run_key` of the model spec, the config (less its progress label), the
+        data, the seeds and the teacher's own key, so two different teachers never share a student.
+        """
+        key = run_key(model_spec, cfg, train_data, test_data, self.seeds, None if teacher is None else teacher.key)
+
+        def compute():
+            result = train(model_fn, self.seeds, train_data, test_data, cfg,
+                           teacher=None if teacher is None else teacher.model)
+            result.key = key
+            return result
+        return self.memo(key, compute)
+
     def start(self, claim_id: str, reading: Reading) -> "ClaimRun":
         """Begin measuring ``claim_id`` under ``reading``; the wall clock starts now."""
         return ClaimRun(self, catalog.get(claim_id), reading)
@@ -107,23 +134,23 @@ class Harness:
         key = (dataset, split, per_class, tuple(select_classes or ()), limit, seed)
         if key not in self._data:
             images = load_images(dataset, split, self.data_root, per_class=per_class, seed=seed)
-            x, y = images.images, images.labels
-            if select_classes is not None:
-                lut = np.full(images.num_classes, -1)
-                lut[select_classes] = np.arange(len(select_classes))
-                keep = lut[y] >= 0
-                x, y = x[keep], lut[y[keep]]
-            if limit is not None:
-                idx = np.sort(np.concatenate([np.flatnonzero(y == c)[:limit] for c in np.unique(y)]))
-                x, y = x[idx], y[idx]
+            x, y, subset = select(images.images, images.labels, images.num_classes, select_classes, limit)
             mean, std = NORMALIZATION[dataset]
             data = DeviceData((x, y), self.device, mean, std)
-            subset = images.subset + (f", classes {select_classes}" if select_classes else "") + (
-                f", first {limit} per class" if limit else "")
-            data.description = f"{dataset}/{split}: {len(y)} images ({subset})"
+            data.description = f"{dataset}/{split}: {len(y)} images ({images.subset}{subset})"
             data.form = f"{dataset} from {images.form}"
+            data.classes = images.classes
             self._data[key] = data
         return self._data[key]
+
+    def conclude(self, run: "ClaimRun", measurements: dict, *, curves: dict | None = None,
+                 seeds: list[int] | None = None, notes: str = "") -> ClaimResult:
+        """Judge ``measurements`` by the claim's judge, record the result, and (full profile) check the pinned verdict."""
+        judgement = judge_claim(run.claim, run.reading, measurements)
+        result = run.record(judgement, measurements, curves=curves, seeds=seeds, notes=notes)
+        if self.full:
+            check_pinned(result, str(record_path(self.results_dir, result.claim_id, result.reading)))
+        return result
 
 
 class ClaimRun:
@@ -143,39 +170,51 @@ class ClaimRun:
         return self.reading.choices
 
     def data(self, dataset: str, split: str, **kwargs) -> DeviceData:
-        """Like :meth:`Harness.device_data`, but a missing data set records NOT RUN and skips the test."""
+        """Like :meth:`Harness.device_data`; a missing data set records NOT RUN and skips the test, or fails
+        the session under ``--require-data``."""
         try:
             data = self.harness.device_data(dataset, split, **kwargs)
         except DataMissing as exc:
-            self.finish(Verdict.NOT_RUN, claimed=self.claim.statement, measured="—",
-                        notes=f"{exc.dataset} missing under {exc.where}; get it with: {exc.hint}")
+            message = f"{exc.dataset} missing under {exc.where}; get it with: {exc.hint}"
+            if self.harness.require_data:
+                pytest.fail(f"--require-data: {self.claim.id} needs {message}", pytrace=False)
+            self.record_not_run(message)
             pytest.skip(f"{self.claim.id}: {exc}")
         self.data_used.append(data.description)
         self.forms.append(data.form)
         return data
 
-    def finish(self, verdict: Verdict, *, claimed: str, measured: str, interval=None, figures: dict | None = None,
-               curves: dict | None = None, notes: str = "", seeds: list[int] | None = None,
-               claimed_value: float | None = None) -> ClaimResult:
-        """Record the claim's result atomically; in the full profile, compare with the pinned verdict."""
+    def record_not_run(self, why: str) -> ClaimResult:
+        """Record the claim as NOT RUN, saying why and what to do."""
+        result = self._result(Verdict.NOT_RUN, claimed=self.claim.statement, measured="—", notes=why)
+        write_record(self.harness.results_dir, result, self.harness.environment)
+        return result
+
+    def record(self, judgement, measurements: dict, *, curves: dict | None = None, seeds: list[int] | None = None,
+               notes: str = "") -> ClaimResult:
+        """Record a judged claim atomically; returns what was written."""
+        result = self._result(
+            judgement.verdict, claimed=judgement.claimed, measured=judgement.measured, interval=judgement.interval,
+            claimed_value=judgement.claimed_value, figures=judgement.figures, curves=curves, notes=notes, seeds=seeds,
+            parts=[p.to_json() for p in judgement.parts], measurements=measurements)
+        write_record(self.harness.results_dir, result, self.harness.environment)
+        log.info("%s [%s]: %s — %s", self.claim.id, self.reading.name, result.verdict, result.measured)
+        return result
+
+    def _result(self, verdict: Verdict, *, claimed: str, measured: str, interval=None, figures: dict | None = None,
+                curves: dict | None = None, notes: str = "", seeds: list[int] | None = None,
+                claimed_value: float | None = None, parts: list | None = None,
+                measurements: dict | None = None) -> ClaimResult:
         reading_text = self.reading.why + (
             " (" + ", ".join(f"{k}={v}" for k, v in self.reading.choices.items()) + ")" if self.reading.choices else "")
-        result = ClaimResult(
+        return ClaimResult(
             claim_id=self.claim.id, reading=self.reading.name, verdict=Verdict(verdict), claimed=claimed,
-            measured=measured, unit=self.claim.unit, claimed_value=claimed_value, interval=interval,
-            figures=figures or {}, curves=curves or {}, notes=" ".join(x for x in (notes, self.claim.notes) if x),
-            wall_s=time.perf_counter() - self.started, seeds=list(self.harness.seeds if seeds is None else seeds),
+            measured=measured, unit=self.claim.unit, metric=self.claim.metric, claimed_value=claimed_value,
+            interval=interval, figures=figures or {}, curves=curves or {}, parts=parts or [],
+            measurements=measurements or {},
+            notes=" ".join(x for x in (notes, self.claim.notes) if x),
+            wall_s=time.perf_counter() - self.started,
+            seeds=list(self.harness.seeds if seeds is None else seeds),
             data="; ".join(dict.fromkeys(self.data_used)), data_form="; ".join(dict.fromkeys(self.forms)),
             reading_text=reading_text,
         )
-        write_record(self.harness.results_dir, result, self.harness.environment)
-        log.info("%s [%s]: %s — %s", self.claim.id, self.reading.name, result.verdict, measured)
-        if self.harness.full and not self.claim.timing and verdict != Verdict.NOT_RUN:
-            pinned = catalog.pinned_verdicts().get(f"{self.claim.id}|{self.reading.name}")
-            if pinned is not None:
-                assert str(result.verdict) == pinned, (
-                    f"{self.claim.id} [{self.reading.name}] measured {result.verdict}, the last full run "
-                    f"measured {pinned}. Row: claimed {claimed!r}; measured {measured!r}; "
-                    f"{format_interval(result.to_json())}. See {record_path(self.harness.results_dir, self.claim.id, self.reading.name)}"
-                )
-        return result

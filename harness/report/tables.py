@@ -12,16 +12,57 @@ import pandas as pd
 from ..claims import catalog
 from ..atomic import write_text_atomic
 
-CSV_COLUMNS = ["id", "reading", "verdict", "claimed", "measured_mean", "ci_low", "ci_high", "n_seeds", "unit"]
+CSV_COLUMNS = ["id", "reading", "verdict", "metric", "claimed", "measured_mean", "ci_low", "ci_high",
+               "interval_method", "n_seeds", "unit", "parts"]
 
 VERDICT_RULES = """\
-Verdicts are computed from the measurements, never assigned:
-**REPRODUCED** — a claimed figure: the 95 % t-interval of the mean over seeds lies inside claimed ± tolerance;
-an ordering: Welch's one-sided test gives p < 0.05; a mechanism: it holds for every seed.
-**NOT REPRODUCED** — the interval misses the band entirely, the reverse ordering is significant, or the mechanism holds for no seed.
-**ARTIFACT** — the correct measurement refutes the figure, and an evaluation mistake the harness runs reproduces it.
-**INCONCLUSIVE** — neither: the noise is too large for the seeds run (always so with one seed).
-**NOT RUN** — the data or device the claim needs is missing (the row says which)."""
+Verdicts are computed by each claim's judge, a pure function of the measurements (`harness/judges/`), never assigned:
+- **REPRODUCED** — a claimed figure: the 95 % interval of the mean over seeds lies inside claimed ± tolerance;
+  an ordering: the one-sided test gives p < 0.05 and the difference exceeds the measurement's resolution
+  (one test image); a claimed change: the interval of the paired differences lies inside the claimed change ± tolerance;
+  a mechanism: it holds for every seed (every case, for a deterministic check).
+- **NOT REPRODUCED** — the interval misses the band entirely, the reverse ordering is significant, or the mechanism holds
+  for no seed (fails in some case, for a deterministic check).
+- **ARTIFACT** — the correct measurement refutes the figure, and an evaluation mistake gives the figure on this model
+  while giving another figure on a contrast model the harness runs.
+- **INCONCLUSIVE** — neither: the noise is too large for the seeds run (always so with one seed).
+- **NOT RUN** — the data or device the claim needs is missing (the row says which).
+
+A claim of several parts shows each part's verdict; it is REPRODUCED only if every judged part is, NOT REPRODUCED if
+any is. Parts marked *shown* are figures beside the verdict, not part of it.
+
+Intervals (95 %): accuracies in % by a t-interval on the logit scale (never outside 0–100 %); ratios by a t-interval
+on the log scale around the geometric mean (never negative); other figures by a t-interval, clipped to the quantity's
+range (a difference of two percentages stays within ±100 pp). Orderings of runs that share seeds, initialization and
+data order use the paired t-test (`scipy.stats.ttest_rel`); independent runs use Welch's test. Each row names its test."""
+
+SMOKE_NOTE = ("**Smoke budget:** these verdicts come from small subsets of the real data and 2 seeds. They show "
+              "that each claim's machinery runs end to end; they are indicative, not findings. The full profile's "
+              "tables are the results.")
+
+
+def _verdict_cell(verdict: str, profile: str) -> str:
+    return f"**{verdict}**" if profile == "full" else verdict
+
+
+def _verdict_header(profile: str) -> str:
+    return "verdict" if profile == "full" else "indicative verdict (smoke budget)"
+
+
+def parts_text(record: dict, judged_only: bool = True) -> str:
+    """``name: VERDICT`` of each part of a record (judged parts only, or all with their figures)."""
+    out = []
+    for part in record.get("parts") or []:
+        if judged_only and not part.get("judged", True):
+            continue
+        verdict = part.get("verdict") or "figure"
+        if judged_only:
+            out.append(f"{part['name']}: {verdict}")
+        else:
+            mark = "" if part.get("judged", True) else " (shown)"
+            out.append(f"{part['name']}{mark}: {verdict} — claimed {part['claimed'] or '—'}; measured "
+                       f"{part['measured']}; {part['rule']}")
+    return "; ".join(out)
 
 
 def _sorted(records: list[dict]) -> list[dict]:
@@ -35,7 +76,7 @@ def format_interval(r: dict) -> str:
         return ""
     if iv.get("low") is None:
         return f"{iv['mean']:.4g} (n={iv['n']})"
-    return f"{iv['mean']:.4g} [{iv['low']:.4g}, {iv['high']:.4g}] (n={iv['n']})"
+    return f"{iv['mean']:.4g} [{iv['low']:.4g}, {iv['high']:.4g}] (n={iv['n']}, {iv.get('method', 't')})"
 
 
 def csv_rows(records: list[dict]) -> list[dict]:
@@ -44,9 +85,10 @@ def csv_rows(records: list[dict]) -> list[dict]:
     for r in _sorted(records):
         iv = r.get("interval") or {}
         rows.append({
-            "id": r["claim_id"], "reading": r["reading"], "verdict": r["verdict"], "claimed": r["claimed"],
-            "measured_mean": iv.get("mean"), "ci_low": iv.get("low"), "ci_high": iv.get("high"),
-            "n_seeds": len(r.get("seeds") or []), "unit": r.get("unit", ""),
+            "id": r["claim_id"], "reading": r["reading"], "verdict": r["verdict"], "metric": r.get("metric", ""),
+            "claimed": r["claimed"], "measured_mean": iv.get("mean"), "ci_low": iv.get("low"), "ci_high": iv.get("high"),
+            "interval_method": iv.get("method", "") if iv else "", "n_seeds": len(r.get("seeds") or []),
+            "unit": r.get("unit", ""), "parts": parts_text(r),
         })
     return rows
 
@@ -61,6 +103,7 @@ def _header(environment: dict, records: list[dict]) -> str:
         f"- commit: {', '.join(commits) if commits else environment['commit']}"
         + (" (records from several commits: rerun the profile for one)" if len(commits) > 1 else ""),
         f"- written: {environment['date']}",
+        "- numerics: " + ", ".join(f"{k} {v}" for k, v in environment.get("numerics", {}).items()),
         "- data: " + ("; ".join(data) if data else "none") + " (each claim's splits and subsets: the report tables)",
     ]
     return "\n".join(lines)
@@ -73,34 +116,58 @@ def _markdown(df: pd.DataFrame) -> str:
 def summary_markdown(records: list[dict], environment: dict) -> str:
     """``results/<profile>/README.md``: header, verdict counts, and one row per claim and reading."""
     records = _sorted(records)
+    profile = environment["profile"]
     counts = Counter(r["verdict"] for r in records)
     table = pd.DataFrame([{
         "claim": r["claim_id"], "reading": r["reading"], "the report says": r["claimed"],
-        "measured (mean [95 % CI], n seeds)": r["measured"], "verdict": f"**{r['verdict']}**",
-        "wall s": f"{r.get('wall_s', 0):.1f}",
+        "measured (mean [95 % CI], n seeds)": r["measured"], _verdict_header(profile): _verdict_cell(r["verdict"], profile),
+        "parts": parts_text(r), "wall s": f"{r.get('wall_s', 0):.1f}",
     } for r in records])
     total_wall = sum(r.get("wall_s", 0) for r in records)
     parts = [
-        f"# Claim results — {environment['profile']} profile", "", _header(environment, records), "",
+        f"# Claim results — {profile} profile", "", _header(environment, records), "",
+        *([SMOKE_NOTE, ""] if profile != "full" else []), *_control_warning(records),
         "Verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; wall time of the claims {total_wall:.0f} s.",
         "", _markdown(table), "", "Per-report detail, with every reading's choices: "
-        + ", ".join(f"[r{rep}.md](r{rep}.md)" for rep in sorted({r['claim_id'][1:4] for r in records})) + ".",
+        + ", ".join(f"[{_report_file(rep)}]({_report_file(rep)})" for rep in _reports(records)) + ".",
         "Per-epoch curves: `plots/`. Machine-readable: [claims.csv](claims.csv).", "", VERDICT_RULES, "",
     ]
     return "\n".join(parts)
 
 
+def _report_of(record: dict) -> str:
+    return catalog.get(record["claim_id"]).report
+
+
+def _reports(records: list[dict]) -> list[str]:
+    return list(dict.fromkeys(_report_of(r) for r in records))
+
+
+def _report_file(report: str) -> str:
+    return f"r{report}.md" if report[0].isdigit() else f"{report}.md"
+
+
+def _control_warning(records: list[dict]) -> list[str]:
+    """A failed positive control, said first: every verdict on its data rests on it."""
+    failed = [r for r in records if catalog.get(r["claim_id"]).control and r["verdict"] != "REPRODUCED"]
+    return [f"> **Control {r['claim_id']} is {r['verdict']}** ({r['measured']}): the CIFAR-10 verdicts below rest "
+            "on the data pipeline and engine it checks; read them with that in mind." for r in failed] + (
+        [""] if failed else [])
+
+
 def report_markdown(report: str, records: list[dict], environment: dict) -> str:
-    """``results/<profile>/r<report>.md``: every claim of one report with its readings and figures."""
-    records = [r for r in _sorted(records) if r["claim_id"].startswith(f"r{report}.")]
+    """``results/<profile>/r<report>.md``: every claim of one report with its readings, parts and figures."""
+    profile = environment["profile"]
+    records = [r for r in _sorted(records) if _report_of(r) == report]
     rows = []
     for r in records:
         claim = catalog.get(r["claim_id"])
         figures = "; ".join(f"{k} = {_fmt(v)}" for k, v in r.get("figures", {}).items())
         rows.append({
             "claim": r["claim_id"], "section": claim.section, "reading": f"{r['reading']}: {r.get('reading_text', '')}",
-            "the report says": r["claimed"], "measured": r["measured"], "mean [95 % CI]": format_interval(r),
-            "verdict": f"**{r['verdict']}**", "other figures": figures, "data": r.get("data", ""),
+            "the report says": r["claimed"], "measured": r["measured"], "metric": r.get("metric", ""),
+            "mean [95 % CI]": format_interval(r), _verdict_header(profile): _verdict_cell(r["verdict"], profile),
+            "parts": parts_text(r, judged_only=False), "other figures": figures, "data": r.get("data", ""),
             "notes": r.get("notes", ""),
         })
     choices = []
@@ -108,9 +175,10 @@ def report_markdown(report: str, records: list[dict], environment: dict) -> str:
         claim = catalog.get(claim_id)
         opened = "; ".join(f"{k}: {v}" for k, v in claim.open_choices.items())
         choices.append(f"- `{claim_id}` — check: {claim.check}. Readings where the report is silent: {opened}.")
+    title = f"Report {report}" if report[0].isdigit() else "Positive controls"
     return "\n".join([
-        f"# Report {report} — {environment['profile']} profile", "", _header(environment, records), "",
-        _markdown(pd.DataFrame(rows)), "", "## How each claim is checked, and the readings taken", "",
+        f"# {title} — {profile} profile", "", _header(environment, records), "",
+        *([SMOKE_NOTE, ""] if profile != "full" else []), _markdown(pd.DataFrame(rows)), "", "## How each claim is checked, and the readings taken", "",
         *choices, "", VERDICT_RULES, "",
     ])
 
@@ -138,6 +206,6 @@ def write_tables(results_dir: Path, records: list[dict], environment: dict) -> l
     results_dir = Path(results_dir)
     written = [write_text_atomic(results_dir / "README.md", summary_markdown(records, environment)),
                write_text_atomic(results_dir / "claims.csv", claims_csv(records))]
-    for report in sorted({r["claim_id"][1:4] for r in records}):
-        written.append(write_text_atomic(results_dir / f"r{report}.md", report_markdown(report, records, environment)))
+    for report in _reports(records):
+        written.append(write_text_atomic(results_dir / _report_file(report), report_markdown(report, records, environment)))
     return written

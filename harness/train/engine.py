@@ -9,6 +9,7 @@ are read once an epoch.
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,7 @@ class TrainConfig:
     ema_decay: float | None = None  # an EMA of the weights, evaluated beside the model
     watch_nonfinite: bool = False
     grad_norm_steps: tuple[int, ...] = ()  # global steps (0-based) at which per-layer gradient norms are kept
+    running_loss_window: int | None = None  # also record the mean loss of the last N steps of each epoch
     eval_batch_size: int = 1000
     label: str = ""  # for progress lines
 
@@ -67,17 +69,26 @@ class TrainResult:
     grad_norm_layers: list[str] = field(default_factory=list)
     seconds: float = 0.0
     steps: int = 0
+    key: str = ""  # the session's memo key of this run (its full specification), when trained through it
 
     def final(self, key: str) -> np.ndarray:
         """Last-epoch value of history ``key`` for each member."""
         return self.history[key][:, -1]
 
 
+# The optimizer's implementation is pinned so that a claim means the same on every device: CUDA
+# defaults to the multi-tensor ('foreach') kernels and a fused Adam computes in fp32, which would
+# hide the pure-fp16 NaN that report 000 shows; the CPU's default is this single-tensor loop.
+OPTIMIZER_IMPL = "single-tensor loop (foreach=False, fused=False)"
+
+
 def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                               foreach=False)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, eps=cfg.adam_eps, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, eps=cfg.adam_eps, weight_decay=cfg.weight_decay,
+                                foreach=False, fused=False)
     raise ValueError(f"optimizer must be 'sgd' or 'adam', not {cfg.optimizer!r}")
 
 
@@ -101,6 +112,19 @@ def evaluate(model: nn.Module, data: DeviceData, batch_size: int = 1000, mode: s
     model.train(was_training)
     n = len(data)
     return (loss_sum / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
+
+
+@torch.no_grad()
+def member_logits(model: nn.Module, data: DeviceData, batch_size: int = 1000, dtype=torch.float32) -> torch.Tensor:
+    """Logits of every member on all of ``data`` in order: members x N x classes, float32 on the CPU."""
+    was_training = model.training
+    model.eval()
+    outs = []
+    for start in range(0, len(data), batch_size):
+        x = data.normalize(data.x[start : start + batch_size]).to(dtype)
+        outs.append(model(x.expand(model.size, *x.shape)).float().cpu())
+    model.train(was_training)
+    return torch.cat(outs, dim=1)
 
 
 # On a CPU, vmapped (grouped) convolutions at large batches run slower than one model after
@@ -164,6 +188,8 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
     grad_norms: dict[int, torch.Tensor] = {}
 
     keys = ["train_loss", "train_acc"] + (["test_loss", "test_acc"] if test_data is not None else [])
+    if cfg.running_loss_window:
+        keys.append("train_loss_running")
     if ema is not None and test_data is not None:
         keys += ["ema_test_loss", "ema_test_acc"]
     history = {k: np.zeros((size, cfg.epochs)) for k in keys}
@@ -172,6 +198,7 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
     for epoch in range(cfg.epochs):
         loss_sum = torch.zeros(size, device=device, dtype=torch.float64)
         correct = torch.zeros(size, device=device, dtype=torch.int64)
+        recent = collections.deque(maxlen=cfg.running_loss_window or 1)
         seen = 0
         for x, y in train_data.batches(train_data.epoch_order(generators), cfg.batch_size):
             if cfg.max_steps_per_epoch is not None and seen >= cfg.max_steps_per_epoch * cfg.batch_size:
@@ -211,11 +238,15 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
             if ema is not None:
                 ema.update(model)
             loss_sum += per_member.detach().double() * y.shape[1]
+            if cfg.running_loss_window:
+                recent.append(per_member.detach().double())
             correct += (logits.detach().argmax(-1) == y).sum(1)
             seen += y.shape[1]
             step += 1
         history["train_loss"][:, epoch] = (loss_sum / seen).cpu().numpy()
         history["train_acc"][:, epoch] = (correct.double() / seen).cpu().numpy()
+        if cfg.running_loss_window:
+            history["train_loss_running"][:, epoch] = torch.stack(list(recent)).mean(0).cpu().numpy()
         if test_data is not None:
             history["test_loss"][:, epoch], history["test_acc"][:, epoch] = evaluate(
                 model, test_data, cfg.eval_batch_size, cfg.precision)

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from ..models import cifar_cnn_ensemble
+
 
 def _mangle(name: str) -> str:
     return name.replace(".", "__")
@@ -50,6 +52,9 @@ class Ensemble(nn.Module):
         for name, value in buffers.items():
             self.register_buffer(_mangle(name), value.detach().clone())
         self.template.train(self.training)
+        # Architectures with an ensemble-native forward use it (same parameters, one kernel a layer);
+        # the vmap path stays the general one. Set ``native = False`` to force vmap.
+        self.native = cifar_cnn_ensemble.supports(self.template)
 
     @property
     def size(self) -> int:
@@ -74,6 +79,9 @@ class Ensemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Each member on its own slice of ``x`` (``E x B x ...``); returns ``E x B x outputs``."""
+        if self.native:
+            return cifar_cnn_ensemble.forward(self.template, self.stacked_params(), self.stacked_buffers(), x,
+                                              self.training)
         return vmap(self._call_one, randomness="different")(self.stacked_params(), self.stacked_buffers(), x)
 
     def member(self, index: int) -> nn.Module:

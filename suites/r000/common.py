@@ -1,9 +1,13 @@
-"""What report 000's Q1 experiments share: Tiny ImageNet, the teacher, and the students, each trained once."""
+"""What report 000's Q1 experiments share: Tiny ImageNet, the teacher, and the students, each trained once.
+
+Constants of the setup (batch, learning rate, EMA decay, distillation temperature and
+weight) are read from the claim record's parameters, where each is written once.
+"""
 
 from __future__ import annotations
 
 from harness.models import student, teacher
-from harness.train import TrainConfig, train, with_overrides
+from harness.train import TrainConfig, with_overrides
 
 # Smoke: 5 train and 5 val images a class (1,000 each, all 200 classes); full: everything.
 TRAIN_PER_CLASS = {"smoke": 5, "full": None}
@@ -13,9 +17,6 @@ EPOCHS = {"smoke": 2, "full": 5}
 # controls) for one epoch of a few steps; the NaN of the claims appears at the first step.
 FP16_STEPS = {"smoke": 2, "full": None}
 FP16_EPOCHS = {"smoke": 1, "full": 5}
-BATCH = 64
-EMA_DECAY = 0.999
-KD_TEMPERATURE, KD_ALPHA = 4.0, 0.5
 # The report's warning comes from F.kl_div with reduction='mean' (PyTorch 1.x warned there).
 REPORT_KD_REDUCTION = "mean"
 
@@ -28,34 +29,32 @@ def tiny(run):
 
 
 def teacher_run(run, batch_norm: bool = False):
-    """The teacher of the report (Adam, lr 1e-3, batch 64), with an EMA of its weights kept beside it.
+    """The teacher of the report (Adam, batch 64), with an EMA of its weights kept beside it.
 
     The EMA does not touch training, so the same run is both the plain teacher and the EMA one.
     """
-    harness = run.harness
+    p = run.claim.params
     train_data, val_data = tiny(run)
-    cfg = TrainConfig(epochs=EPOCHS[harness.profile], batch_size=BATCH, optimizer="adam", lr=1e-3,
-                      ema_decay=EMA_DECAY, eval_batch_size=500, label=f"r000 teacher bn={batch_norm}")
-    key = ("r000-teacher", batch_norm, cfg, tuple(harness.seeds), train_data.description)
-    return harness.memo(key, lambda: train(lambda: teacher(batch_norm=batch_norm), harness.seeds,
-                                           train_data, val_data, cfg))
+    cfg = TrainConfig(epochs=EPOCHS[run.harness.profile], batch_size=p["batch_size"], optimizer="adam", lr=p["lr"],
+                      ema_decay=p["ema_decay"], eval_batch_size=500, label=f"r000 teacher bn={batch_norm}")
+    return run.harness.trained(lambda: teacher(batch_norm=batch_norm), {"model": "teacher", "batch_norm": batch_norm},
+                               cfg, train_data, val_data)
 
 
-def student_config(profile: str, **changes) -> TrainConfig:
+def student_config(run, **changes) -> TrainConfig:
     """The distilled student's training: the report's setup under the harness's readings, then ``changes``."""
-    base = dict(epochs=EPOCHS[profile], batch_size=BATCH, optimizer="adam", lr=1e-3, precision="fp32",
-                kd_temperature=KD_TEMPERATURE, kd_alpha=KD_ALPHA, kd_reduction=REPORT_KD_REDUCTION,
-                ema_decay=EMA_DECAY, watch_nonfinite=True, eval_batch_size=500)
+    p = run.claim.params
+    base = dict(epochs=EPOCHS[run.harness.profile], batch_size=p["batch_size"], optimizer="adam", lr=p["lr"],
+                precision="fp32", kd_temperature=p["kd_temperature"], kd_alpha=p["kd_alpha"],
+                kd_reduction=REPORT_KD_REDUCTION, ema_decay=p["ema_decay"], watch_nonfinite=True, eval_batch_size=500)
     base.update(changes)
     return TrainConfig(**base)
 
 
-def student_run(run, cfg: TrainConfig, distilled: bool = True):
-    """A student trained under ``cfg``, distilled from the literal teacher of the same seed (or from scratch)."""
-    harness = run.harness
+def student_run(run, cfg: TrainConfig, teacher_batch_norm: bool | None = False):
+    """A student trained under ``cfg``, distilled from the teacher of the same seed (``None``: from scratch)."""
     train_data, val_data = tiny(run)
-    teacher_model = teacher_run(run).model if distilled else None
-    if not distilled:
+    teacher_result = None if teacher_batch_norm is None else teacher_run(run, batch_norm=teacher_batch_norm)
+    if teacher_result is None:
         cfg = with_overrides(cfg, kd_temperature=None)
-    key = ("r000-student", cfg, distilled, tuple(harness.seeds), train_data.description)
-    return harness.memo(key, lambda: train(student, harness.seeds, train_data, val_data, cfg, teacher=teacher_model))
+    return run.harness.trained(student, {"model": "student"}, cfg, train_data, val_data, teacher=teacher_result)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from harness.models import CifarCNN
-from harness.train import TrainConfig, TrainResult, train, with_overrides
+from harness.train import TrainConfig, TrainResult, with_overrides
 
 # Smoke: a class-balanced 2,000-image subset and 1,000 test images; full: everything.
 TRAIN_PER_CLASS = {"smoke": 200, "full": None}
 TEST_PER_CLASS = {"smoke": 100, "full": None}
 GRAD_NORM_POINTS = 5
+# The PyTorch tutorial prints the mean loss of the last 2,000 mini-batches: the report's second loss reading.
+RUNNING_LOSS_WINDOW = 2000
 
 
 def cifar(run):
@@ -18,28 +20,26 @@ def cifar(run):
             run.data("cifar10", "test", per_class=TEST_PER_CLASS[profile]))
 
 
-def q1_config(momentum: float, epochs: int, steps_per_epoch: int) -> TrainConfig:
+def q1_config(momentum: float, epochs: int, steps_per_epoch: int, lr: float = 0.01) -> TrainConfig:
     """The report's Q1 training: SGD, lr 0.01, batch 4; gradient norms kept at 5 points spread over training."""
     total = epochs * steps_per_epoch
     points = tuple(sorted({int(i * (total - 1) / (GRAD_NORM_POINTS - 1)) for i in range(GRAD_NORM_POINTS)}))
-    return TrainConfig(epochs=epochs, batch_size=4, optimizer="sgd", lr=0.01, momentum=momentum,
-                       grad_norm_steps=points)
+    return TrainConfig(epochs=epochs, batch_size=4, optimizer="sgd", lr=lr, momentum=momentum,
+                       grad_norm_steps=points, running_loss_window=RUNNING_LOSS_WINDOW)
 
 
-def train_cnn(run, epochs: int = 2, **model_kwargs) -> TrainResult:
-    """Train report 002's CNN with ``model_kwargs`` under the run's reading, once per process."""
+def train_cnn(run, epochs: int = 2, momentum: float | None = None, lr: float = 0.01, **model_kwargs) -> TrainResult:
+    """Train report 002's CNN with ``model_kwargs`` under the run's reading (momentum, added width), once a session."""
     harness = run.harness
     train_data, test_data = cifar(run)
-    momentum = run.choices.get("momentum", 0.0)
+    momentum = run.choices.get("momentum", 0.0) if momentum is None else momentum
     if "added_width" in run.choices:
         model_kwargs.setdefault("added_width", run.choices["added_width"])
-    cfg = q1_config(momentum, epochs, train_data.steps_per_epoch(4))
-    key = ("r002-q1", tuple(sorted(model_kwargs.items())), cfg, tuple(harness.seeds), train_data.description)
-    label = f"r002 {model_kwargs} momentum={momentum}"
-    return harness.memo(key, lambda: train(lambda: CifarCNN(**model_kwargs), harness.seeds, train_data, test_data,
-                                           with_overrides(cfg, label=label)))
+    cfg = with_overrides(q1_config(momentum, epochs, train_data.steps_per_epoch(4), lr),
+                         label=f"r002 {model_kwargs} momentum={momentum}")
+    return harness.trained(lambda: CifarCNN(**model_kwargs), model_kwargs, cfg, train_data, test_data)
 
 
-def pct(values):
+def pct(values) -> list[float]:
     """Fractions to percent."""
     return [100.0 * float(v) for v in values]

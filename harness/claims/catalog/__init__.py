@@ -16,7 +16,7 @@ PINNED_FILE = CATALOG_DIR / "pinned_verdicts.json"
 
 def _load_report(path: Path) -> list[Claim]:
     data = tomllib.loads(path.read_text())
-    report = path.stem.lstrip("r")
+    report = path.stem[1:] if path.stem.startswith("r") else path.stem
     defaults = data.get("defaults", {})
     claims = []
     for raw in data.get("claim", []):
@@ -29,7 +29,9 @@ def _load_report(path: Path) -> list[Claim]:
             open_choices={**defaults.get("open_choices", {}), **raw.get("open_choices", {})},
             readings=tuple(Reading(r["name"], dict(r.get("choices", {})), r["why"]) for r in readings),
             tolerance=raw.get("tolerance"), extension=bool(raw.get("extension", False)),
-            timing=bool(raw.get("timing", False)), notes=raw.get("notes", ""),
+            timing=bool(raw.get("timing", False)), control=bool(raw.get("control", False)),
+            notes=raw.get("notes", ""), params={**defaults.get("params", {}), **raw.get("params", {})},
+            reachable=tuple(raw.get("reachable", ("REPRODUCED", "NOT REPRODUCED"))),
         ))
     return claims
 
@@ -37,12 +39,32 @@ def _load_report(path: Path) -> list[Claim]:
 @lru_cache(maxsize=1)
 def _catalog() -> dict[str, Claim]:
     claims: dict[str, Claim] = {}
-    for path in sorted(CATALOG_DIR.glob("r*.toml")):
+    # The control first: every CIFAR-10 verdict rests on it, so tables list it at the top.
+    for path in sorted(CATALOG_DIR.glob("*.toml"), key=lambda p: (not p.stem.startswith("control"), p.stem)):
         for claim in _load_report(path):
             if claim.id in claims:
                 raise ValueError(f"{path}: claim {claim.id} is defined twice")
             claims[claim.id] = claim
     return claims
+
+
+def add_file(path: Path) -> list[Claim]:
+    """Add the claims of a TOML file outside the package (a project's own report) to the catalogue.
+
+    The file's name less ``.toml`` names the report (``r100.toml`` → report ``100``). Adding the
+    same file again is a no-op; an id that another file already defines is a ValueError.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such claim file (a TOML file with [[claim]] tables)")
+    claims = _catalog()
+    added = _load_report(path)
+    for claim in added:
+        if claim.id in claims and claims[claim.id] != claim:
+            raise ValueError(f"{path}: claim {claim.id} is already defined elsewhere in the catalogue")
+    for claim in added:
+        claims[claim.id] = claim
+    return added
 
 
 def all_claims() -> list[Claim]:
@@ -55,7 +77,7 @@ def get(claim_id: str) -> Claim:
     try:
         return _catalog()[claim_id]
     except KeyError:
-        raise KeyError(f"no claim {claim_id!r} in {CATALOG_DIR}/r*.toml") from None
+        raise KeyError(f"no claim {claim_id!r} in {CATALOG_DIR}/*.toml") from None
 
 
 def order_key(claim_id: str, reading: str) -> tuple:

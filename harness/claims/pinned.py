@@ -1,0 +1,48 @@
+"""The full profile's regression check: a claim's verdict against the one the last full run measured.
+
+Kept apart from recording: a record is written whatever the verdict; this check then
+fails the test when a pinned verdict changed, and warns loudly when none is pinned.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from . import catalog
+from .record import ClaimResult
+from .verdicts import Verdict
+
+
+class UnpinnedVerdict(UserWarning):
+    """A full-profile claim ran with no verdict pinned for it: nothing guards its verdict yet."""
+
+
+def pinned_key(claim_id: str, reading: str) -> str:
+    return f"{claim_id}|{reading}"
+
+
+def check_pinned(result: ClaimResult, where: str) -> str | None:
+    """Assert that ``result``'s verdict equals the pinned one; warn and return None when none is pinned.
+
+    Timing claims and NOT RUN rows are never checked. ``where`` names the record for the message.
+    """
+    if catalog.get(result.claim_id).timing or result.verdict == Verdict.NOT_RUN:
+        return None
+    pinned = catalog.pinned_verdicts().get(pinned_key(result.claim_id, result.reading))
+    if pinned is None:
+        warnings.warn(UnpinnedVerdict(
+            f"{result.claim_id} [{result.reading}] measured {result.verdict} and has no pinned verdict: the full "
+            f"profile asserts nothing for it until `python -m harness claims pin results/full/claims.csv`"))
+        return None
+    assert str(result.verdict) == pinned, (
+        f"{result.claim_id} [{result.reading}] measured {result.verdict}, the last full run measured {pinned}. "
+        f"Row: claimed {result.claimed!r}; measured {result.measured!r}. See {where}")
+    return pinned
+
+
+def unpinned(records: list[dict]) -> list[str]:
+    """``id [reading]`` of every record that a full run asserts nothing for."""
+    pins = catalog.pinned_verdicts()
+    return [f"{r['claim_id']} [{r['reading']}]" for r in records
+            if r["verdict"] != str(Verdict.NOT_RUN) and not catalog.get(r["claim_id"]).timing
+            and pinned_key(r["claim_id"], r["reading"]) not in pins]

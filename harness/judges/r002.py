@@ -1,0 +1,197 @@
+"""Judges of report 002's claims (CIFAR-10: activations, depth, fixes, regularization, gradient check).
+
+Accuracies come in % per seed with the number of test images they were measured on
+(``n_test``), which fixes their resolution. Runs that share seeds share data order and,
+where the architectures agree, initial weights: their comparisons are paired by seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..claims.verdicts import (Verdict, all_cases_part, beside, effect_part, figure_part, judged, ordering_part,
+                               shown)
+from ..stats import accuracy_ci, describe, mean_ci
+from . import PP, accuracy_part, judge, one_image
+
+
+def _loss_key(reading) -> str:
+    return "train_loss_running" if reading.choices.get("loss") == "running" else "train_loss_mean"
+
+
+def _activation_claim(m, claim, reading):
+    """Test accuracy and both epoch losses of a 3-FC net (sigmoid_chance, tanh_learns)."""
+    c, tol = claim.claimed, claim.param("loss_tolerance")
+    losses = np.asarray(m[_loss_key(reading)], float)
+    acc = accuracy_part("test accuracy", m["test_acc"], c["test_acc"], claim.tolerance, m["n_test"])
+    parts = [acc,
+             figure_part("epoch-1 loss", losses[:, 0], c["loss_epoch1"], tol, digits=3),
+             figure_part("epoch-2 loss", losses[:, 1], c["loss_epoch2"], tol, digits=3)]
+    return judged(parts, claimed=f"test acc {c['test_acc']:.0f} %; losses {c['loss_epoch1']}, {c['loss_epoch2']}",
+                  measured=f"test acc {acc.measured}; losses {losses[:, 0].mean():.3f}, {losses[:, 1].mean():.3f}",
+                  headline=acc, claimed_value=c["test_acc"])
+
+
+judge("r002.sigmoid_chance")(_activation_claim)
+judge("r002.tanh_learns")(_activation_claim)
+
+
+@judge("r002.tanh_zero_mean")
+def tanh_zero_mean(m, claim, reading):
+    """The explanation: zero-centred activations learn better. Control: sigmoid − 0.5, trained the same way."""
+    res = one_image(m["n_test"])
+    centred = np.asarray(m["test_acc_centred_sigmoid"], float)
+    sigmoid = np.asarray(m["test_acc_sigmoid"], float)
+    tanh = np.asarray(m["test_acc_tanh"], float)
+    helps = ordering_part("centring helps: sigmoid − 0.5 > sigmoid", centred, sigmoid, paired=True,
+                          resolution=res, unit="pp", bounds=PP, claimed="higher accuracy")
+    remains = ordering_part("gap remains: tanh > sigmoid − 0.5", tanh, centred, paired=True, resolution=res,
+                            unit="pp", bounds=PP, claimed="no gap, if centring explains it")
+    nearer = ordering_part("|mean activation|: sigmoid > tanh", m["act_mean_sigmoid"], m["act_mean_tanh"],
+                           paired=True, digits=3, claimed="tanh nearer 0")
+    if helps.verdict == Verdict.REPRODUCED:
+        verdict = Verdict.REPRODUCED
+    elif remains.verdict == Verdict.REPRODUCED and helps.verdict != Verdict.REPRODUCED:
+        verdict = Verdict.NOT_REPRODUCED  # centred activations alone leave the tanh gap open
+    else:
+        verdict = Verdict.INCONCLUSIVE
+    parts = [helps, beside(remains), beside(nearer)]
+    return judged(parts, claimed="tanh learns better because its activations are centred nearer 0",
+                  measured=f"test acc: sigmoid {describe(accuracy_ci(sigmoid, res), '%')}, sigmoid − 0.5 "
+                           f"{describe(accuracy_ci(centred, res), '%')}, tanh {describe(accuracy_ci(tanh, res), '%')}",
+                  headline=helps, verdict=verdict,
+                  figures={"why the activation means are no test": "tanh is odd, so its activations are centred "
+                           "by construction; the control asks whether centring is what makes a net learn"})
+
+
+@judge("r002.sigmoid_catches_up")
+def sigmoid_catches_up(m, claim, reading):
+    """Paired: the gap after epoch 2 and after the last epoch come from the same runs."""
+    gap = np.asarray(m["test_acc_tanh"], float) - np.asarray(m["test_acc_sigmoid"], float)  # seeds x epochs
+    shrinks = ordering_part(f"gap after epoch 2 > after epoch {gap.shape[1]}", gap[:, 1], gap[:, -1], paired=True,
+                            resolution=one_image(m["n_test"]), unit="pp", bounds=(-200.0, 200.0),
+                            claimed="the gap shrinks")
+    parts = [shrinks, shown("gap after epoch 2", "", describe(mean_ci(gap[:, 1], bounds=PP), "pp")),
+             shown(f"gap after epoch {gap.shape[1]}", "", describe(mean_ci(gap[:, -1], bounds=PP), "pp"))]
+    return judged(parts, claimed="with more epochs the sigmoid–tanh gap would shrink",
+                  measured=f"tanh − sigmoid: {parts[1].measured} after epoch 2, {parts[2].measured} after epoch "
+                           f"{gap.shape[1]}", headline=shrinks)
+
+
+@judge("r002.depth_sweep")
+def depth_sweep(m, claim, reading):
+    """Every per-depth figure, and the report's point: a sudden drop from 5 to 6 FC layers."""
+    c, n = claim.claimed, m["n_test"]
+    acc = {int(d): np.asarray(v, float) for d, v in m["test_acc"].items()}
+    loss = {int(d): np.asarray(v, float) for d, v in m["loss_epoch2"].items()}
+    parts = [accuracy_part(f"{d} FC: accuracy", acc[d], c[f"acc_{d}"], claim.tolerance, n) for d in sorted(acc)]
+    parts += [figure_part(f"{d} FC: epoch-2 loss", loss[d], c[f"loss_{d}"], claim.param("loss_tolerance"), digits=3)
+              for d in sorted(loss)]
+    drop = effect_part("drop 5 → 6 FC: size", acc[5], acc[6], c["acc_5"] - c["acc_6"], claim.param("drop_tolerance"),
+                       "pp", bounds=PP)
+    parts += [drop, ordering_part("drop 5 → 6 FC: significant", acc[5], acc[6], paired=True, resolution=one_image(n),
+                                  unit="pp", bounds=PP, claimed="5 FC > 6 FC")]
+    return judged(parts, claimed="acc " + ", ".join(f"{c[f'acc_{d}']:.0f}" for d in sorted(acc)) + " %; drop 5 → 6 of "
+                                 f"{c['acc_5'] - c['acc_6']:.0f} pp",
+                  measured="acc " + ", ".join(f"{d}: {acc[d].mean():.1f}" for d in sorted(acc))
+                           + f" %; drop 5 → 6 {drop.measured}", headline=drop, claimed_value=c["acc_5"] - c["acc_6"])
+
+
+@judge("r002.depth6_vanishing")
+def depth6_vanishing(m, claim, reading):
+    """The report gives no number: the check is the ordering its words imply, layer by layer.
+
+    Paired by seed: the depth-5 and depth-6 nets of one seed share data order and initial conv weights.
+    """
+    five, six = m["grad_norm_depth5"], m["grad_norm_depth6"]
+    below = m["layers_below_added"]
+    parts = []
+    for layer in five:
+        if layer not in six:
+            continue
+        a, b = np.log(np.asarray(five[layer], float)), np.log(np.asarray(six[layer], float))
+        part = ordering_part(f"{layer}: smaller at 6 FC", a, b, paired=True, digits=2,
+                             claimed="smaller gradient at 6 FC")
+        ratio = mean_ci(np.exp(b - a), method="log-t")
+        part.measured = f"6 FC ÷ 5 FC {describe(ratio, digits=3)} (geometric mean); " + part.measured.split("; ")[-1]
+        part.interval = ratio
+        parts.append(part if layer in below else beside(part))
+    first = next(p for p in parts if p.name.startswith(below[0]))
+    return judged(parts, claimed="a vanishing gradient at 6 FC layers, in the layers below the added one",
+                  measured=f"first layer's gradient norm, 6 FC ÷ 5 FC: {first.measured.split(' (geometric')[0]}",
+                  headline=first)
+
+
+FIX_NAMES = {"r002.fix_bn_skip": "skip + batch norm", "r002.fix_leaky_relu": "LeakyReLU",
+             "r002.fix_init": "Xavier initialization"}
+
+
+def _fix(m, claim, reading):
+    """The size of the gain (paired: fixed and unfixed nets share seeds and data order) and the fixed figure."""
+    c, n = claim.claimed, m["n_test"]
+    fixed, unfixed = np.asarray(m["fixed"], float), np.asarray(m["unfixed"], float)
+    gain = effect_part("gain", fixed, unfixed, c["acc_fixed"] - c["acc_unfixed"], claim.tolerance, "pp", bounds=PP)
+    parts = [gain, accuracy_part("fixed accuracy", fixed, c["acc_fixed"], claim.tolerance, n),
+             beside(ordering_part("fixed > unfixed", fixed, unfixed, paired=True, resolution=one_image(n), unit="pp",
+                                  bounds=PP, claimed="better")),
+             shown("unfixed accuracy (judged by r002.depth_sweep)", f"{c['acc_unfixed']:.0f} %",
+                   describe(accuracy_ci(unfixed, one_image(n)), "%"))]
+    return judged(parts, claimed=f"{c['acc_unfixed']:.0f} → {c['acc_fixed']:.0f} % "
+                                 f"({c['acc_fixed'] - c['acc_unfixed']:+.0f} pp)",
+                  measured=f"{unfixed.mean():.1f} → {fixed.mean():.1f} %; gain {gain.measured}",
+                  headline=gain, claimed_value=c["acc_fixed"] - c["acc_unfixed"])
+
+
+for _claim_id in FIX_NAMES:
+    judge(_claim_id)(_fix)
+
+
+@judge("r002.fixes_below_best")
+def fixes_below_best(m, claim, reading):
+    """The 5-layer net's 57 %, and each fix below the 5-layer net (paired by seed)."""
+    n = m["n_test"]
+    five = np.asarray(m["five"], float)
+    parts = [accuracy_part("5 FC accuracy", five, claim.claimed["acc_5"], claim.param("acc_tolerance"), n)]
+    for claim_id, acc in m["fixed"].items():
+        parts.append(ordering_part(f"5 FC > {FIX_NAMES[claim_id]}", five, acc, paired=True, resolution=one_image(n),
+                                   unit="pp", bounds=PP, claimed="below the 5-layer net"))
+    return judged(parts, claimed=f"no fix reaches the 5-layer net's {claim.claimed['acc_5']:.0f} %",
+                  measured=f"5 FC {parts[0].measured}; fixes " + ", ".join(
+                      f"{FIX_NAMES[k]} {np.mean(v):.1f} %" for k, v in m["fixed"].items()),
+                  headline=parts[0], claimed_value=claim.claimed["acc_5"])
+
+
+@judge("r002.regularization_ranking")
+def regularization_ranking(m, claim, reading):
+    """Dropout > L2 > L1 (paired: the three runs of a seed share initialization and data order).
+
+    The report's data set is not available; on the stand-in task its figures are shown, not judged.
+    """
+    c, acc, res = claim.claimed, {k: np.asarray(v, float) for k, v in m["acc"].items()}, one_image(m["n_val"])
+    parts = [ordering_part("dropout > L2", acc["dropout"], acc["l2"], paired=True, resolution=res, unit="pp",
+                           bounds=PP, claimed=f"{c['acc_dropout']:.0f} > {c['acc_l2']:.0f} %"),
+             ordering_part("L2 > L1", acc["l2"], acc["l1"], paired=True, resolution=res, unit="pp", bounds=PP,
+                           claimed=f"{c['acc_l2']:.0f} > {c['acc_l1']:.0f} %")]
+    parts += [shown(f"{name} accuracy (stand-in data)", f"{c[f'acc_{name}']:.0f} %",
+                    describe(accuracy_ci(acc[name], res), "%")) for name in ("l1", "l2", "dropout")]
+    return judged(parts, claimed=f"dropout {c['acc_dropout']:.0f} % > L2 {c['acc_l2']:.0f} % > L1 {c['acc_l1']:.0f} %",
+                  measured="; ".join(f"{k} {v.mean():.1f} %" for k, v in acc.items()) + f" on {m['n_val']} images",
+                  headline=parts[0])
+
+
+@judge("r002.gradient_check")
+def gradient_check(m, claim, reading):
+    """The report's procedure on the report's own networks (judged); other families shown."""
+    threshold = reading.choices["threshold"]
+    parts = []
+    for name, fam in m["families"].items():
+        ok = fam["max_rel_error"] < threshold and fam["gradcheck"]
+        part = all_cases_part(name, [ok], f"relative error < {threshold:g}; gradcheck passes",
+                              f"max rel. error {fam['max_rel_error']:.2e}; gradcheck "
+                              f"{'passes' if fam['gradcheck'] else 'FAILS'}")
+        parts.append(part if fam["report_network"] else beside(part))
+    own = [p for p in parts if p.judged]
+    return judged(parts, claimed="analytical and numerical gradients agree (relative error under a threshold)",
+                  measured=f"{sum(p.verdict == Verdict.REPRODUCED for p in own)}/{len(own)} of the report's networks "
+                           f"pass at {threshold:g}; other families {sum(p.verdict == Verdict.REPRODUCED for p in parts if not p.judged)}"
+                           f"/{len(parts) - len(own)}")

@@ -1,0 +1,141 @@
+"""The claims harness as a pytest plugin: command-line options and session wiring (see README.md).
+
+This repository's conftest.py loads it; a project holding its own claims loads it with
+``pytest -p harness.pytest_plugin`` (or ``pytest_plugins = ["harness.pytest_plugin"]``).
+
+Options: --profile smoke|full, --seeds N, --data-root, --results-dir, --device, --cpu-threads, --require-data.
+Workers of pytest-xdist each write the records of the claims they ran; the
+controller (or the single process without -n) writes the tables at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("claims harness")
+    group.addoption("--profile", choices=["smoke", "full"], default=None,
+                    help="smoke: small real subsets, 2 seeds, minutes on a CPU (default without a GPU); "
+                         "full: the reports' budgets, 5 seeds, verdicts asserted (default with a GPU)")
+    group.addoption("--seeds", type=int, default=None, help="seeds per claim (default: smoke 2, full 5)")
+    group.addoption("--data-root", default=None,
+                    help="data folder (default: $HARNESS_DATA, else ~/.cache/claims-harness)")
+    group.addoption("--results-dir", default=None, help="where tables go (default: results/<profile>)")
+    group.addoption("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    group.addoption("--cpu-threads", type=int, default=1,
+                    help="torch threads per process on the CPU (default 1: results then do not depend on -n)")
+    group.addoption("--require-data", action="store_true",
+                    help="fail the session when a data set is missing, instead of recording NOT RUN and skipping "
+                         "(CI passes it)")
+
+
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _require_data(root: Path) -> None:
+    """--require-data: stop before any test when a data set is missing, naming the command that gets it."""
+    from harness.data import data_status
+
+    missing = [row for row in data_status(root) if not row["present"]]
+    if missing:
+        lines = "\n".join(f"  {row['dataset']}/{row['split']}: {row['note']}" for row in missing)
+        raise pytest.UsageError(f"--require-data: data missing under {root}:\n{lines}")
+
+
+def pytest_configure(config):
+    from harness import numerics
+    from harness.data import resolve_data_root
+    from harness.report import environment
+    from harness.session import PROFILE_SEEDS, Harness
+
+    device = torch.device(config.getoption("--device") or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise pytest.UsageError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+    profile = config.getoption("--profile") or ("full" if device.type == "cuda" else "smoke")
+    n_seeds = config.getoption("--seeds") or PROFILE_SEEDS[profile]
+    if n_seeds < 1:
+        raise pytest.UsageError(f"--seeds {n_seeds}: need at least 1")
+    if profile == "full" and n_seeds < 3:
+        raise pytest.UsageError(f"--seeds {n_seeds}: the full profile asserts verdicts and needs at least 3 seeds")
+    if device.type == "cpu":
+        torch.set_num_threads(max(1, config.getoption("--cpu-threads")))
+    numerics.set_deterministic_numerics()
+    if config.getoption("--require-data") and not _is_worker(config):
+        _require_data(resolve_data_root(config.getoption("--data-root")))
+    root = Path(config.rootpath)
+    results_dir = Path(config.getoption("--results-dir") or root / "results" / profile).resolve()
+    # Training runs shared by several claims are stored here once per session, for every worker.
+    if _is_worker(config):
+        memo_dir = Path(config.workerinput["harness_memo_dir"])
+    else:
+        memo_dir = Path(tempfile.mkdtemp(prefix="claims-harness-runs-"))
+    config._harness = Harness(
+        profile=profile, seeds=list(range(n_seeds)), device=device,
+        data_root=resolve_data_root(config.getoption("--data-root")), results_dir=results_dir,
+        environment=environment(profile, device, root), memo_dir=memo_dir,
+        require_data=config.getoption("--require-data"),
+    )
+    config._harness_started = time.time()
+    logging.getLogger("harness").setLevel(logging.INFO)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist: hand each worker the controller's folder of shared training runs."""
+    node.workerinput["harness_memo_dir"] = str(node.config._harness.memo_dir)
+
+
+def pytest_unconfigure(config):
+    if not _is_worker(config) and hasattr(config, "_harness"):
+        shutil.rmtree(config._harness.memo_dir, ignore_errors=True)
+
+
+def pytest_report_header(config):
+    h = config._harness
+    return (f"claims harness: profile {h.profile}, {len(h.seeds)} seeds, device {h.device} "
+            f"({h.environment['device']}), data {h.data_root}, results {h.results_dir}")
+
+
+@pytest.fixture(scope="session")
+def harness(request):
+    """The session's :class:`harness.session.Harness`."""
+    return request.config._harness
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    if _is_worker(config) or not hasattr(config, "_harness"):
+        return
+    from harness.report import write_results
+    from harness.report.store import RECORDS
+
+    h = config._harness
+    records = h.results_dir / RECORDS
+    fresh = records.is_dir() and any(p.stat().st_mtime >= config._harness_started for p in records.glob("*.json"))
+    if fresh:  # only sessions that ran claims rewrite the tables
+        written = write_results(h.results_dir, h.environment)
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter:
+            reporter.write_line(f"claims harness: wrote {len(written)} result files to {h.results_dir}")
+            if h.full:
+                from harness.claims.pinned import unpinned
+                from harness.report import read_records
+
+                loose = unpinned([r for r in read_records(h.results_dir)
+                                  if r.get("environment", {}).get("profile") == "full"])
+                if loose:
+                    reporter.write_sep("!", f"{len(loose)} full-profile claims have NO PINNED VERDICT", red=True)
+                    for name in loose:
+                        reporter.write_line(f"  unguarded: {name}", red=True)
+                    reporter.write_line("  pin a reviewed full run with: python -m harness claims pin "
+                                        f"{h.results_dir / 'claims.csv'}", red=True)

@@ -1,0 +1,26 @@
+"""Positive control: the PyTorch CIFAR-10 tutorial's own recipe against the accuracy it publishes.
+
+Every CIFAR-10 verdict of report 002 rests on the data pipeline (CIFAR-10 from the
+JPEG files) and the engine; this claim checks both against a figure published
+outside the reports: the tutorial's CNN with ReLU, SGD lr 0.001 momentum 0.9,
+batch 4, 2 epochs, "Accuracy of the network on the 10000 test images: 54 %".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.session import for_each_reading
+from suites.r002.common import cifar, pct, train_cnn
+
+
+@for_each_reading("control.cifar10_tutorial")
+def test_cifar10_tutorial(harness, reading):
+    run = harness.start("control.cifar10_tutorial", reading)
+    setup = run.claim.setup
+    result = train_cnn(run, epochs=setup["epochs"], momentum=setup["momentum"], lr=setup["lr"], n_fc=3,
+                       activation="relu")
+    harness.conclude(run, {"test_acc": pct(result.final("test_acc")), "n_test": len(cifar(run)[1])},
+                     curves={"test_acc": result.history["test_acc"].tolist(),
+                             "train_loss": result.history["train_loss"].tolist()})
+    assert np.isfinite(result.history["train_loss"]).all()

@@ -1,0 +1,65 @@
+"""Report 000, Q2.1: constant validation accuracy, and whether it is a vanishing gradient.
+
+The ChatGPT answer lists poor hyperparameters, too little data, overfitting,
+vanishing gradients and a bug; the report's own answer blames overfitting. Each
+cause is trained on CIFAR-10 (the question is about CNN training in general) next
+to a healthy run, and the cause's mechanism is measured, not taken from its label.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.models import CifarCNN
+from harness.session import for_each_reading
+from harness.train import TrainConfig
+
+VAL_PER_CLASS = 100
+EPOCHS = {"smoke": 4, "full": 10}
+TRAIN_PER_CLASS = {"smoke": 100, "full": 500}
+GRAD_NORM_STEPS = (0, 5, 10, 20, 40)  # early steps, where every run has them
+HEALTHY = dict(model=dict(n_fc=3, activation="tanh"), cfg=dict(optimizer="sgd", lr=0.01, momentum=0.9))
+CAUSES = {
+    "vanishing": dict(model=dict(n_fc=6, activation="sigmoid"), cfg=dict(optimizer="sgd", lr=0.01)),
+    "nan": dict(model=dict(n_fc=3, activation="tanh"), cfg=dict(optimizer="adam", lr=1e-3, precision="fp16")),
+    "lr": dict(model=dict(n_fc=3, activation="tanh"), cfg=dict(optimizer="sgd", lr=5.0, momentum=0.9)),
+    "little_data": dict(model=dict(n_fc=3, activation="tanh"), cfg=dict(optimizer="sgd", lr=0.01, momentum=0.9),
+                        per_class=10),
+    "overfitting": dict(model=dict(n_fc=3, activation="tanh"), cfg=dict(optimizer="sgd", lr=0.01, momentum=0.9),
+                        per_class=50, epochs_factor=3),
+}
+
+
+def cause_run(run, spec: dict):
+    harness = run.harness
+    per_class = spec.get("per_class", TRAIN_PER_CLASS[harness.profile])
+    train_data = run.data("cifar10", "train", per_class=TRAIN_PER_CLASS[harness.profile], limit=per_class)
+    val_data = run.data("cifar10", "test", per_class=VAL_PER_CLASS)
+    cfg = TrainConfig(epochs=EPOCHS[harness.profile] * spec.get("epochs_factor", 1), batch_size=32,
+                      grad_norm_steps=GRAD_NORM_STEPS, watch_nonfinite=True, label=f"r000 Q2.1 {spec}", **spec["cfg"])
+    return harness.trained(lambda: CifarCNN(**spec["model"]), spec["model"], cfg, train_data, val_data)
+
+
+def first_layer_gradient(result) -> list[float]:
+    """Per seed, the first conv layer's gradient norm over the recorded steps (geometric mean)."""
+    first = result.grad_norm_layers.index("conv1.weight")
+    norms = np.stack([n[:, first] for n in result.grad_norms.values()])  # steps x seeds
+    return np.exp(np.log(norms).mean(0)).tolist()
+
+
+@for_each_reading("r000.constant_val_acc")
+def test_constant_val_acc(harness, reading):
+    run = harness.start("r000.constant_val_acc", reading)
+    cause = run.choices["cause"]
+    healthy, sick = cause_run(run, HEALTHY), cause_run(run, CAUSES[cause])
+    m = {"cause_val_acc": (100 * sick.history["test_acc"]).tolist(),
+         "healthy_val_acc": (100 * healthy.history["test_acc"]).tolist(),
+         "cause_final_train_acc": (100 * sick.final("train_acc")).tolist(), "cause_setup": repr(CAUSES[cause])}
+    if cause == "vanishing":
+        m.update(cause_first_layer_grad=first_layer_gradient(sick), healthy_first_layer_grad=first_layer_gradient(healthy))
+    if cause == "nan":
+        m.update(cause_nonfinite=[e["step"] is not None for e in sick.nonfinite])
+    harness.conclude(run, m, curves={f"{cause}_val_acc": sick.history["test_acc"].tolist(),
+                                     f"{cause}_train_acc": sick.history["train_acc"].tolist(),
+                                     "healthy_val_acc": healthy.history["test_acc"].tolist()})
+    assert np.shape(m["cause_val_acc"])[0] == len(harness.seeds)

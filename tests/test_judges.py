@@ -1,0 +1,237 @@
+"""Every claim's judge, driven by synthetic measurements: each verdict it can honestly reach is reachable.
+
+A judge that could only ever return one verdict would fail here. The cases are
+measurements a real run could produce (accuracies in %, on a stated number of test
+images); each names the verdict the claim's rules must give for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.claims import Verdict, catalog
+from harness.judges import JUDGES, judge_claim
+
+N = 10_000  # test images
+SEEDS = 5
+
+
+def near(value, spread=0.3, n=SEEDS):
+    """n per-seed values around ``value``, deterministic."""
+    return [float(value + spread * d) for d in np.linspace(-1, 1, n)]
+
+
+def noisy(value, n=SEEDS):
+    return near(value, spread=15.0, n=n)
+
+
+def epochs(first, second):
+    return [[a, b] for a, b in zip(near(first, 0.005), near(second, 0.005))]
+
+
+def activation_case(acc, loss1, loss2):
+    return {"test_acc": acc, "n_test": N, "train_loss_mean": epochs(loss1, loss2),
+            "train_loss_running": epochs(loss1 + 0.01, loss2 + 0.01)}
+
+
+def depth_case(accs, losses):
+    return {"n_test": N, "test_acc": {str(d): a for d, a in zip((3, 4, 5, 6), accs)},
+            "loss_epoch2": {str(d): near(v, 0.005) for d, v in zip((3, 4, 5, 6), losses)}}
+
+
+def grads(scale5, scale6):
+    layers = ["conv1.weight", "conv2.weight", "hidden.0.linear.weight", "out.weight"]
+    return {"grad_norm_depth5": {k: near(scale5, scale5 * 0.1) for k in layers},
+            "grad_norm_depth6": {k: near(scale6, scale6 * 0.1) for k in layers},
+            "layers_below_added": layers[:3]}
+
+
+def mistakes_case(correct, model_values, contrast_values, figure_name="mistakes"):
+    return {"correct": correct, "n_val": N, "contrast_model": "contrast",
+            figure_name: {"a mistake": {"model": model_values, "contrast": contrast_values}}}
+
+
+def student_case(correct, acc_model, acc_contrast, loss_model, loss_contrast, train_acc):
+    return {"correct_acc": correct, "correct_loss": [float("nan")] * SEEDS, "n_val": N, "n_train": 100_000,
+            "contrast_model": "teacher", "train_acc": train_acc,
+            "acc_mistakes": {"ImageFolder": {"model": acc_model, "contrast": acc_contrast}},
+            "loss_mistakes": {"skip NaN": {"model": loss_model, "contrast": loss_contrast}}}
+
+
+HALF = [0.5] * SEEDS
+HUNDRED = [100.0] * SEEDS
+ZERO = [0.0] * SEEDS
+R, NR, A, I = Verdict.REPRODUCED, Verdict.NOT_REPRODUCED, Verdict.ARTIFACT, Verdict.INCONCLUSIVE
+
+# claim id -> [(reading, measurements, expected verdict)]
+CASES = {
+    "control.cifar10_tutorial": [
+        ("tutorial", {"test_acc": near(54.5), "n_test": N}, R),
+        ("tutorial", {"test_acc": near(30.0), "n_test": N}, NR),
+        ("tutorial", {"test_acc": noisy(54.0), "n_test": N}, I)],
+    "r002.sigmoid_chance": [
+        ("momentum=0", activation_case(near(10.0), 2.313, 2.308), R),
+        ("momentum=0", activation_case(near(10.0), 2.313, 1.9), NR),  # the loss part fails alone
+        ("momentum=0,running-loss", activation_case(noisy(10.0), 2.303, 2.298), I)],
+    "r002.tanh_learns": [
+        ("momentum=0", activation_case(near(53.0), 1.716, 1.394), R),
+        ("momentum=0", activation_case(near(35.0), 1.716, 1.394), NR),
+        ("momentum=0.9", activation_case(noisy(53.0), 1.716, 1.394), I)],
+    "r002.tanh_zero_mean": [
+        ("momentum=0", {"n_test": N, "test_acc_sigmoid": near(10.0), "test_acc_centred_sigmoid": near(40.0),
+                        "test_acc_tanh": near(50.0), "act_mean_sigmoid": near(0.5, 0.01),
+                        "act_mean_tanh": near(0.05, 0.01)}, R),
+        ("momentum=0", {"n_test": N, "test_acc_sigmoid": near(10.0), "test_acc_centred_sigmoid": near(10.0, 0),
+                        "test_acc_tanh": near(50.0), "act_mean_sigmoid": near(0.5, 0.01),
+                        "act_mean_tanh": near(0.05, 0.01)}, NR),
+        ("momentum=0", {"n_test": N, "test_acc_sigmoid": noisy(30.0), "test_acc_centred_sigmoid": noisy(30.0)[::-1],
+                        "test_acc_tanh": noisy(30.0), "act_mean_sigmoid": near(0.5, 0.01),
+                        "act_mean_tanh": near(0.05, 0.01)}, I)],
+    "r002.sigmoid_catches_up": [
+        ("momentum=0", {"n_test": N, "test_acc_sigmoid": [[10, 10, 40]] * 5, "test_acc_tanh": [[40, 50, 52]] * 5}, R),
+        ("momentum=0", {"n_test": N, "test_acc_sigmoid": [[10, 10, 10]] * 5, "test_acc_tanh": [[40, 50, 55]] * 5}, NR),
+        ("momentum=0", {"n_test": N, "test_acc_sigmoid": [[10, 10, 10]] * 5,
+                        "test_acc_tanh": [[40, 50 + d, 50 - d] for d in (-9, 5, 0, -5, 9)]}, I)],
+    "r002.depth_sweep": [
+        ("momentum=0", depth_case([near(52), near(55), near(57), near(34)], [1.411, 1.391, 1.107, 1.771]), R),
+        ("momentum=0", depth_case([near(52), near(55), near(57), near(56)], [1.411, 1.391, 1.107, 1.771]), NR),
+        ("momentum=0", depth_case([noisy(52), noisy(55), noisy(57), noisy(34)], [1.411, 1.391, 1.107, 1.771]), I)],
+    "r002.depth6_vanishing": [
+        ("momentum=0", {**grads(1.0, 0.01), "steps": [0]}, R),
+        ("momentum=0", {**grads(0.01, 1.0), "steps": [0]}, NR),
+        ("momentum=0", {"grad_norm_depth5": {"conv1.weight": [1.0, 2.0, 0.5, 1.0, 3.0]},
+                        "grad_norm_depth6": {"conv1.weight": [2.0, 1.0, 1.0, 0.5, 3.1]},
+                        "layers_below_added": ["conv1.weight"], "steps": [0]}, I)],
+    "r002.fix_bn_skip": [
+        ("momentum=0", {"unfixed": near(34), "fixed": near(39), "n_test": N}, R),
+        ("momentum=0", {"unfixed": near(34), "fixed": near(34.3), "n_test": N}, NR),  # significant, but far too small
+        ("momentum=0", {"unfixed": near(34), "fixed": noisy(39), "n_test": N}, I)],
+    "r002.fix_leaky_relu": [
+        ("momentum=0", {"unfixed": near(34), "fixed": near(46), "n_test": N}, R),
+        ("momentum=0", {"unfixed": near(34), "fixed": near(10), "n_test": N}, NR),
+        ("momentum=0", {"unfixed": near(34), "fixed": noisy(46), "n_test": N}, I)],
+    "r002.fix_init": [
+        ("momentum=0", {"unfixed": near(34), "fixed": near(43), "n_test": N}, R),
+        ("momentum=0", {"unfixed": near(15), "fixed": near(36), "n_test": N}, NR),
+        ("momentum=0", {"unfixed": near(34), "fixed": noisy(43), "n_test": N}, I)],
+    "r002.fixes_below_best": [
+        ("momentum=0", {"five": near(57), "n_test": N, "fixed": {"r002.fix_bn_skip": near(39),
+                                                                 "r002.fix_leaky_relu": near(46),
+                                                                 "r002.fix_init": near(43)}}, R),
+        ("momentum=0", {"five": near(57), "n_test": N, "fixed": {"r002.fix_bn_skip": near(39),
+                                                                 "r002.fix_leaky_relu": near(60),
+                                                                 "r002.fix_init": near(43)}}, NR),
+        ("momentum=0", {"five": near(57), "n_test": N, "fixed": {"r002.fix_bn_skip": noisy(55),
+                                                                 "r002.fix_leaky_relu": near(46),
+                                                                 "r002.fix_init": near(43)}}, I)],
+    "r002.regularization_ranking": [
+        ("val=2000", {"n_val": 2000, "acc": {"l1": near(91), "l2": near(93), "dropout": near(96)}, "loss": {}}, R),
+        ("val=2000", {"n_val": 2000, "acc": {"l1": near(96), "l2": near(93), "dropout": near(91)}, "loss": {}}, NR),
+        ("val=178", {"n_val": 178, "acc": {"l1": noisy(91), "l2": noisy(93), "dropout": noisy(96)[::-1]},
+                     "loss": {}}, I)],
+    "r002.gradient_check": [
+        ("noise-floor", {"families": {"own": {"max_rel_error": 1e-6, "gradcheck": True, "report_network": True},
+                                      "other": {"max_rel_error": 1.0, "gradcheck": False, "report_network": False}}}, R),
+        ("noise-floor", {"families": {"own": {"max_rel_error": 1e-6, "gradcheck": False, "report_network": True}}}, NR),
+        ("as-written", {"families": {"own": {"max_rel_error": 1e-3, "gradcheck": True, "report_network": True}}}, NR)],
+    "r000.teacher_train_acc": [
+        ("literal", {"train_acc": [[69.5, 72, 74, 76, 76.8]] * 5, "train_loss": [[1, 1, 1, 1, 0.06]] * 5,
+                     "n_train": 100_000, "consistency": ""}, R),
+        ("literal", {"train_acc": [[0.5, 0.5, 0.5, 0.5, 0.6]] * 5, "train_loss": [[5.3] * 5] * 5,
+                     "n_train": 100_000, "consistency": ""}, NR),
+        ("literal", {"train_acc": [[69.5, 72, 74, 76, v] for v in noisy(76.8)],
+                     "train_loss": [[1, 1, 1, 1, 0.06]] * 5, "n_train": 100_000, "consistency": ""}, I)],
+    "r000.teacher_test_acc_zero": [
+        ("literal", mistakes_case(ZERO, ZERO, ZERO), R),
+        ("literal", mistakes_case(HALF, HALF, HALF), NR),  # no mistake gives 0.0
+        ("literal", mistakes_case(HALF, ZERO, ZERO), NR),  # gives 0.0 for every model: explains nothing
+        ("literal", mistakes_case(HALF, ZERO, HUNDRED), A),
+        ("literal", mistakes_case(noisy(0.5), ZERO, HUNDRED), I)],
+    "r000.student_test_acc_100": [
+        ("literal", student_case(HUNDRED, HUNDRED, HALF, ZERO, [5.3] * 5, near(0.47, 0.02)), R),
+        ("literal", student_case(HALF, HALF, HALF, [5.0] * 5, [5.3] * 5, near(0.47, 0.02)), NR),
+        ("literal", student_case(HALF, HUNDRED, HALF, ZERO, [5.3] * 5, near(0.47, 0.02)), A),
+        ("literal", student_case(HALF, HUNDRED, HUNDRED, ZERO, [5.3] * 5, near(0.47, 0.02)), NR),
+        ("literal", student_case(HALF, HUNDRED, HALF, ZERO, [5.3] * 5, noisy(0.47)), I)],
+    "r000.student_ema_nan": [
+        ("adam", {**student_case(HUNDRED, HUNDRED, HALF, ZERO, [5.3] * 5, HALF), "nonfinite_step": [0] * 5,
+                  "ema_loss_nan": [True] * 5, "steps_per_epoch": 1563}, R),
+        ("adam", {**student_case(HALF, HUNDRED, HALF, ZERO, [5.3] * 5, HALF), "nonfinite_step": [None] * 5,
+                  "ema_loss_nan": [False] * 5, "steps_per_epoch": 1563}, NR),
+        ("adam", {**student_case(HALF, HUNDRED, HALF, ZERO, [5.3] * 5, HALF), "nonfinite_step": [0] * 5,
+                  "ema_loss_nan": [True] * 5, "steps_per_epoch": 1563}, A),
+        ("adam", {**student_case(HALF, HUNDRED, HALF, ZERO, [5.3] * 5, HALF), "nonfinite_step": [0, 0, None, 0, 0],
+                  "ema_loss_nan": [True] * 5, "steps_per_epoch": 1563}, I)],
+    "r000.student_fp16_nan": [
+        ("adam", {"base": "b", "steps_per_epoch": 1563, "controls": {"b": {"nonfinite_step": [0] * 5, "summary": ""}}}, R),
+        ("sgd", {"base": "b", "steps_per_epoch": 1563, "controls": {"b": {"nonfinite_step": [None] * 5, "summary": ""}}}, NR),
+        ("adam", {"base": "b", "steps_per_epoch": 1563,
+                  "controls": {"b": {"nonfinite_step": [0, 2000, None, 0, 0], "summary": ""}}}, I)],
+    "r000.teacher_ema": [
+        ("batch-norm", {"ema_acc": near(20), "plain_acc": near(19), "n_val": N, "classes": 200}, R),
+        # A teacher at chance cannot be told from chance: significant in neither direction.
+        ("literal", {"ema_acc": near(0.5, 0), "plain_acc": near(0.5, 0), "n_val": N, "classes": 200}, I),
+        ("literal", {"ema_acc": near(0.2, 0.01), "plain_acc": near(0.5, 0), "n_val": N, "classes": 200}, NR)],
+    "r000.epoch_time": [
+        ("literal", {"teacher_s": near(90, 1), "student_s": near(108, 1), "images": 100_000, "device": "x"}, R),
+        ("literal", {"teacher_s": near(90, 1), "student_s": near(50, 1), "images": 100_000, "device": "x"}, NR),
+        ("literal", {"teacher_s": near(90, 20), "student_s": near(90, 20)[::-1], "images": 100_000, "device": "x"}, I)],
+    "r000.kd_vs_scratch": [
+        ("no-ema", {"distilled": near(25), "scratch": near(22), "n_val": N, "teacher": "t"}, R),
+        ("no-ema", {"distilled": near(20), "scratch": near(22), "n_val": N, "teacher": "t"}, NR),
+        ("ema", {"distilled": near(0.6, 0), "scratch": near(0.6, 0), "n_val": N, "teacher": "t"}, I)],
+    "r000.constant_val_acc": [
+        ("vanishing", {"cause_val_acc": [[10, 10, 10, 10]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
+                       "cause_first_layer_grad": near(1e-4, 1e-5), "healthy_first_layer_grad": near(1e-1, 1e-2)}, R),
+        ("vanishing", {"cause_val_acc": [[10, 10, 10, 10]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
+                       "cause_first_layer_grad": near(1.0, 0.1), "healthy_first_layer_grad": near(1e-1, 1e-2)}, NR),
+        ("overfitting", {"cause_val_acc": [[20, 30, 35, 40]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5}, NR),
+        ("nan", {"cause_val_acc": [[10, 10, 10, 10]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
+                 "cause_nonfinite": [True, True, False, True, True]}, I)],
+    "r000.regularized_cost": [
+        ("literal", {"coef_diff": [1e-12] * 5, "grad_rel_error": [1e-9] * 5, "val_mse": near(0.25, 0.01)}, R),
+        ("literal", {"coef_diff": [2e-5] * 5, "grad_rel_error": [1e-9] * 5, "val_mse": near(0.25, 0.01)}, NR)],
+    "r000.conv_shape": [
+        ("literal", {"report_case": [8, 15, 15], "agrees": [True] * 10, "needs_floor": 3}, R),
+        ("literal", {"report_case": [8, 16, 16], "agrees": [True] * 10, "needs_floor": 3}, NR),
+        ("literal", {"report_case": [8, 15, 15], "agrees": [True] * 9 + [False], "needs_floor": 3}, NR)],
+}
+
+
+def _verdict(claim_id, reading, measurements):
+    claim = catalog.get(claim_id)
+    return judge_claim(claim, claim.reading(reading), measurements)
+
+
+def test_every_claim_has_a_judge_and_cases():
+    ids = {c.id for c in catalog.all_claims()}
+    assert set(JUDGES) == ids
+    assert set(CASES) == ids
+
+
+@pytest.mark.parametrize("claim_id", sorted(CASES))
+def test_each_reachable_verdict_is_reached(claim_id):
+    claim = catalog.get(claim_id)
+    assert {"REPRODUCED", "NOT REPRODUCED"} <= set(claim.reachable), claim.reachable
+    reached = set()
+    for reading, measurements, expected in CASES[claim_id]:
+        judgement = _verdict(claim_id, reading, measurements)
+        assert judgement.verdict == expected, (reading, measurements, [(p.name, p.verdict, p.measured)
+                                                                      for p in judgement.parts])
+        reached.add(str(judgement.verdict))
+    assert reached == set(claim.reachable), f"{claim_id} reaches {reached}, its record says {claim.reachable}"
+
+
+@pytest.mark.parametrize("claim_id", sorted(CASES))
+def test_every_judged_part_has_a_verdict_and_intervals_respect_ranges(claim_id):
+    for reading, measurements, _ in CASES[claim_id]:
+        for part in _verdict(claim_id, reading, measurements).parts:
+            assert part.rule and part.name
+            if part.judged:
+                assert part.verdict is not None, part
+            iv = part.interval
+            if iv is not None and iv.low == iv.low and iv.method == "logit-t":
+                assert 0.0 <= iv.low <= iv.high <= 100.0, part
+            if iv is not None and iv.low == iv.low and iv.method == "log-t":
+                assert 0.0 < iv.low, part

@@ -1,0 +1,80 @@
+"""Session wiring: the memo key of a run, the pinned-verdict check, and --require-data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.claims import ClaimResult, Verdict, catalog
+from harness.claims.pinned import UnpinnedVerdict, check_pinned, unpinned
+from harness.data import DeviceData
+from harness.session import run_key
+from harness.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _data(n=8, name="a"):
+    g = np.random.default_rng(0)
+    data = DeviceData((g.integers(0, 255, (n, 8, 8, 3), dtype=np.uint8), g.integers(0, 2, n)), "cpu",
+                      (0.5,) * 3, (0.5,) * 3)
+    data.description = name
+    return data
+
+
+def test_run_key_names_everything_the_run_depends_on_and_nothing_else():
+    cfg = TrainConfig(epochs=2, batch_size=4, label="progress")
+    base = run_key({"n_fc": 3}, cfg, _data(), _data(name="t"), [0, 1])
+    assert base == run_key({"n_fc": 3}, TrainConfig(epochs=2, batch_size=4, label="other words"), _data(),
+                           _data(name="t"), [0, 1])
+    for other in (run_key({"n_fc": 4}, cfg, _data(), _data(name="t"), [0, 1]),
+                  run_key({"n_fc": 3}, TrainConfig(epochs=3, batch_size=4), _data(), _data(name="t"), [0, 1]),
+                  run_key({"n_fc": 3}, cfg, _data(name="b"), _data(name="t"), [0, 1]),
+                  run_key({"n_fc": 3}, cfg, _data(), _data(name="t"), [0, 2]),
+                  run_key({"n_fc": 3}, cfg, _data(), _data(name="t"), [0, 1], teacher_key="teacher A")):
+        assert other != base
+    # Two different teachers never share a student.
+    assert (run_key({"n_fc": 3}, cfg, _data(), None, [0], teacher_key="A")
+            != run_key({"n_fc": 3}, cfg, _data(), None, [0], teacher_key="B"))
+
+
+def _result(verdict):
+    return ClaimResult(claim_id="r002.tanh_learns", reading="momentum=0", verdict=verdict, claimed="c", measured="m")
+
+
+def test_pinned_verdicts_are_checked_apart_from_recording(tmp_path, monkeypatch):
+    monkeypatch.setattr(catalog, "PINNED_FILE", tmp_path / "pinned.json")
+    with pytest.warns(UnpinnedVerdict, match="no pinned verdict"):
+        assert check_pinned(_result(Verdict.REPRODUCED), "record.json") is None
+    (tmp_path / "pinned.json").write_text('{"r002.tanh_learns|momentum=0": "REPRODUCED"}')
+    assert check_pinned(_result(Verdict.REPRODUCED), "record.json") == "REPRODUCED"
+    with pytest.raises(AssertionError, match="the last full run measured REPRODUCED"):
+        check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json")
+    records = [{"claim_id": "r002.tanh_learns", "reading": "momentum=0", "verdict": "REPRODUCED"},
+               {"claim_id": "r002.tanh_learns", "reading": "momentum=0.9", "verdict": "REPRODUCED"},
+               {"claim_id": "r000.epoch_time", "reading": "literal", "verdict": "REPRODUCED"}]
+    assert unpinned(records) == ["r002.tanh_learns [momentum=0.9]"]  # timing claims are never pinned
+
+
+def test_require_data_stops_the_session_naming_the_import_command(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider", "--require-data",
+         "--data-root", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "results")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    out = done.stdout + done.stderr
+    assert "--require-data" in out and "cifar10/train" in out and "python -m harness data import" in out
+    assert not (tmp_path / "results").exists()  # stopped before any test
+
+
+def test_without_require_data_a_missing_data_set_is_recorded_not_run(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider",
+         "--data-root", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "results")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "NOT RUN" in (tmp_path / "results" / "claims.csv").read_text()
