@@ -31,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     claims = sub.add_parser("claims", help="the claim catalogue").add_subparsers(dest="action", required=True)
     claims.add_parser("list", help="every registered claim with its readings")
     pin = claims.add_parser("pin", help="record the verdicts a full run measured, for the full profile to assert")
-    pin.add_argument("csv", type=Path, help="results/full/claims.csv of a full-profile GPU run")
+    pin.add_argument("csv", type=Path, help="results/full/claims.csv of a reviewed full-profile run")
+
+    cmp = sub.add_parser("compare", help="what changed between two result sets; exit 1 when a verdict changed")
+    cmp.add_argument("old", type=Path, help="a results folder or its claims.csv (the reference)")
+    cmp.add_argument("new", type=Path, help="a results folder or its claims.csv (the run to check)")
     return parser
 
 
@@ -65,7 +69,13 @@ def main(argv: list[str] | None = None) -> int:
             elif args.action == "pin":
                 pinned = catalog.pin_verdicts(args.csv)
                 print(f"pinned {len(pinned)} verdicts into {catalog.PINNED_FILE}")
-    except DataError as exc:
+        elif args.command == "compare":
+            from .report.compare import compare, compare_markdown
+
+            table = compare(args.old, args.new)
+            print(compare_markdown(table, args.old, args.new), end="")
+            return 1 if len(table) and (table["change"] == "verdict changed").any() else 0
+    except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness.progress import BoardHandler, ProgressBoard, Ticker
+
 
 
 def pytest_addoption(parser):
@@ -33,6 +35,11 @@ def pytest_addoption(parser):
     group.addoption("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     group.addoption("--cpu-threads", type=int, default=1,
                     help="torch threads per process on the CPU (default 1: results then do not depend on -n)")
+    group.addoption("--progress-every", type=float, default=60.0,
+                    help="seconds between progress lines (what each worker trains now); 0 turns them off")
+    group.addoption("--max-hours", type=float, default=None,
+                    help="time budget of the session: a claim whose cost estimate does not fit in what is left is "
+                         "recorded NOT RUN with its estimate (default: none on a GPU, 3 on a CPU)")
     group.addoption("--require-data", action="store_true",
                     help="fail the session when a data set is missing, instead of recording NOT RUN and skipping "
                          "(CI passes it)")
@@ -70,6 +77,8 @@ def pytest_configure(config):
     if device.type == "cpu":
         torch.set_num_threads(max(1, config.getoption("--cpu-threads")))
     numerics.set_deterministic_numerics()
+    if getattr(config.option, "dist", None) == "load":
+        config.option.dist = "loadgroup"  # honour the groups above (xdist's default would ignore them)
     if config.getoption("--require-data") and not _is_worker(config):
         _require_data(resolve_data_root(config.getoption("--data-root")))
     root = Path(config.rootpath)
@@ -85,17 +94,87 @@ def pytest_configure(config):
         environment=environment(profile, device, root), memo_dir=memo_dir,
         require_data=config.getoption("--require-data"),
     )
-    config._harness_started = time.time()
+    config._harness_started = (config.workerinput["harness_started"] if _is_worker(config) else time.time())
+    config._harness.started = config._harness_started
+    max_hours = config.getoption("--max-hours")
+    config._harness.max_hours = max_hours if max_hours is not None else (None if device.type == "cuda" else 3.0)
     logging.getLogger("harness").setLevel(logging.INFO)
+    board = ProgressBoard(memo_dir / "progress", config.workerinput["workerid"] if _is_worker(config) else "main")
+    config._harness_board = board
+    logging.getLogger("harness.train").addHandler(BoardHandler(board))
+    every = config.getoption("--progress-every")
+    if not _is_worker(config):
+        _CONTROLLER["config"] = config
+    if not _is_worker(config) and every > 0:
+        config._harness_ticker = Ticker(board, lambda line: _write_line(config, line), every)
+        config._harness_ticker.start()
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
     """pytest-xdist: hand each worker the controller's folder of shared training runs."""
     node.workerinput["harness_memo_dir"] = str(node.config._harness.memo_dir)
+    node.workerinput["harness_started"] = node.config._harness_started
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep claims that share training runs on one worker: one xdist group per optimizer momentum.
+
+    Report 002's readings differ by momentum, and every run of one momentum is shared by several
+    claims; grouping them lets each worker train its own runs instead of idling on another's lock.
+    """
+    for item in items:
+        reading = getattr(item, "callspec", None) and item.callspec.params.get("reading")
+        momentum = getattr(reading, "choices", {}).get("momentum") if reading is not None else None
+        if momentum is None and hasattr(item, "callspec") and isinstance(item.callspec.params.get("momentum"), str):
+            momentum = item.callspec.params["momentum"].split("=")[1]  # test_fix's own parameter
+        if momentum is not None:
+            item.add_marker(pytest.mark.xdist_group(f"momentum={float(momentum):g}"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    board = getattr(item.config, "_harness_board", None)
+    if board is not None:
+        board.start_test(item.nodeid)
+        item.config._harness.concluded.clear()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    harness = getattr(item.config, "_harness", None)
+    if call.when == "call" and harness is not None:
+        # The verdicts this test recorded travel to the controller with its report (also under xdist).
+        for result in harness.concluded:
+            report.user_properties.append(("claim verdict", f"{result.claim_id} [{result.reading}]: {result.verdict}"
+                                                            f" ({result.wall_s:.0f} s)"))
+
+
+def pytest_runtest_logreport(report):
+    """On the controller (or the single process): each finished claim with its verdict, as it finishes."""
+    if report.when != "call" or _CONTROLLER["config"] is None:
+        return
+    for key, line in getattr(report, "user_properties", []):
+        if key == "claim verdict":
+            _write_line(_CONTROLLER["config"], f"claim finished: {line}")
+
+
+_CONTROLLER: dict = {"config": None}
+
+
+def _write_line(config, line: str) -> None:
+    # Looked up when used: the terminal reporter registers itself after this plugin's pytest_configure.
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
 
 
 def pytest_unconfigure(config):
+    ticker = getattr(config, "_harness_ticker", None)
+    if ticker is not None:
+        ticker.stop()
     if not _is_worker(config) and hasattr(config, "_harness"):
         shutil.rmtree(config._harness.memo_dir, ignore_errors=True)
 
@@ -114,6 +193,9 @@ def harness(request):
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    ticker = getattr(config, "_harness_ticker", None)
+    if ticker is not None:
+        ticker.stop()
     if _is_worker(config) or not hasattr(config, "_harness"):
         return
     from harness.report import write_results

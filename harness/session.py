@@ -69,6 +69,9 @@ class Harness:
     environment: dict
     memo_dir: Path | None = None
     require_data: bool = False  # a missing data set fails the session instead of skipping the claim
+    started: float = field(default_factory=time.time)  # the session's start (the controller's clock)
+    max_hours: float | None = None  # the time budget; None: no limit
+    concluded: list = field(default_factory=list)  # results recorded by the running test (for its report)
     _data: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -105,20 +108,70 @@ class Harness:
         return memo[key]
 
     def trained(self, model_fn, model_spec: dict, cfg, train_data: DeviceData, test_data: DeviceData | None,
-                teacher=None):
+                teacher=None, budget_for: "ClaimRun | None" = None):
         """``train(...)`` once per session for its full specification: claims that share a run share it.
 
         The key is :func:`run_key` of the model spec, the config (less its progress label), the
         data, the seeds and the teacher's own key, so two different teachers never share a student.
+        With ``budget_for``, a run that is not trained yet is first costed (a few timed steps on this
+        device): one that does not fit in the time budget records that claim NOT RUN and skips it.
         """
         key = run_key(model_spec, cfg, train_data, test_data, self.seeds, None if teacher is None else teacher.key)
 
         def compute():
+            if budget_for is not None:
+                per_step = self.seconds_per_step(model_fn, model_spec, cfg, train_data)
+                steps = self.planned_steps(cfg, train_data)
+                self.skip_unless_it_fits(budget_for, steps * per_step,
+                                         f"{steps:,} member-steps of {model_spec} at batch {cfg.batch_size}, "
+                                         f"{per_step:.3f} s each as timed over 3 steps here")
             result = train(model_fn, self.seeds, train_data, test_data, cfg,
                            teacher=None if teacher is None else teacher.model)
             result.key = key
             return result
         return self.memo(key, compute)
+
+    def planned_steps(self, cfg, train_data: DeviceData) -> int:
+        """Member-steps a run of ``cfg`` takes: every seed, every epoch."""
+        per_epoch = train_data.steps_per_epoch(cfg.batch_size)
+        if cfg.max_steps_per_epoch is not None:
+            per_epoch = min(per_epoch, cfg.max_steps_per_epoch)
+        return per_epoch * cfg.epochs * len(self.seeds)
+
+    def seconds_per_step(self, model_fn, model_spec: dict, cfg, train_data: DeviceData) -> float:
+        """Seconds one member takes for one step of ``cfg`` on this device: 3 steps timed after 1 (once a session).
+
+        An estimate for the time budget, never a measurement that decides anything.
+        """
+        key = ("calibration", repr(sorted(model_spec.items())), cfg.batch_size, cfg.precision, cfg.optimizer,
+               cfg.kd_temperature is not None)
+        if key not in self._data:
+            probe = replace(cfg, epochs=1, ema_decay=None, kd_temperature=None, grad_norm_steps=(), snapshot_epochs=(),
+                            label="calibration")
+            one = train(model_fn, [0], train_data, None, replace(probe, max_steps_per_epoch=1)).seconds
+            four = train(model_fn, [0], train_data, None, replace(probe, max_steps_per_epoch=4)).seconds
+            self._data[key] = max(four - one, 1e-6) / 3
+        return self._data[key]
+
+    def hours_left(self) -> float | None:
+        """What is left of the time budget, in hours (None: no limit)."""
+        if self.max_hours is None:
+            return None
+        return self.max_hours - (time.time() - self.started) / 3600
+
+    def skip_unless_it_fits(self, run: "ClaimRun", estimate_s: float, how: str) -> None:
+        """Record ``run`` NOT RUN and skip it when ``estimate_s`` does not fit in the time budget left.
+
+        ``how`` says how the estimate was made; the row says what the claim needs on this device, so that a
+        reader sees it is unrun, not failed. The full profile never runs a smaller budget instead.
+        """
+        left = self.hours_left()
+        if left is None or estimate_s / 3600 <= left:
+            return
+        device = self.environment["device"]
+        run.record_not_run(f"needs about {estimate_s / 3600:.1f} h on {device} ({how}); the session's budget had "
+                           f"{max(left, 0):.1f} h left (--max-hours)")
+        pytest.skip(f"{run.claim.id}: needs about {estimate_s / 3600:.1f} h on {device}, over the time budget")
 
     def start(self, claim_id: str, reading: Reading) -> "ClaimRun":
         """Begin measuring ``claim_id`` under ``reading``; the wall clock starts now."""
@@ -148,6 +201,7 @@ class Harness:
         """Judge ``measurements`` by the claim's judge, record the result, and (full profile) check the pinned verdict."""
         judgement = judge_claim(run.claim, run.reading, measurements)
         result = run.record(judgement, measurements, curves=curves, seeds=seeds, notes=notes)
+        self.concluded.append(result)
         if self.full:
             check_pinned(result, str(record_path(self.results_dir, result.claim_id, result.reading)))
         return result

@@ -2,6 +2,11 @@
 
 Interval methods (each named in the record of every interval, and in the table legend):
 
+- kind ``mean``: where the mean over seeds lies; kind ``prediction``: where one more run would
+  fall (mean ± t·s·√(1 + 1/n)). A report's figure is one run, so a claimed figure is set against
+  the prediction interval: comparing one run with the interval of a mean would refute a typical
+  run once enough seeds narrow that interval.
+
 - ``t``: Student's t-interval of the mean, clipped to the quantity's range when it has one
   (a difference of two percentages lies in [-100, 100]);
 - ``logit-t``: for a bounded rate (an accuracy in %): the t-interval of the mean of the
@@ -34,22 +39,31 @@ class Interval:
     high: float
     n: int
     method: str = "t"
+    kind: str = "mean"  # 'mean' (of the mean over seeds) or 'prediction' (of one more run)
 
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
 
 
-def _t_half(x: np.ndarray, confidence: float) -> float:
-    return float(sps.t.ppf(0.5 + confidence / 2, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x)))
+def _t_half(x: np.ndarray, confidence: float, kind: str = "mean", sd_floor: float = 0.0) -> float:
+    n = len(x)
+    sd = max(float(np.std(x, ddof=1)), sd_floor)
+    scale = np.sqrt(1.0 + 1.0 / n) if kind == "prediction" else np.sqrt(1.0 / n)
+    return float(sps.t.ppf(0.5 + confidence / 2, n - 1) * sd * scale)
 
 
 def mean_ci(values, confidence: float = 0.95, bounds: tuple[float, float] | None = None,
-            method: str = "t", resolution: float = 0.0) -> Interval:
+            method: str = "t", resolution: float = 0.0, kind: str = "mean", sd_floor: float = 0.0) -> Interval:
     """Mean of ``values`` (one per seed) with a ``confidence`` interval by ``method`` (see the module doc).
 
     ``bounds`` is the quantity's range: the ``t`` interval is clipped to it, and ``logit-t``
     needs it. ``resolution`` is the smallest step the measurement can take (for logit-t).
+    ``kind`` 'prediction' gives the interval of one more run instead of the mean's. ``sd_floor``
+    is the least spread a single measurement has (on the interval's scale): seeds that agree
+    exactly still carry the noise of measuring on a finite test set.
     """
+    if kind not in ("mean", "prediction"):
+        raise ValueError(f"kind must be 'mean' or 'prediction', not {kind!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     x = np.asarray(values, dtype=float).ravel()
@@ -58,9 +72,9 @@ def mean_ci(values, confidence: float = 0.95, bounds: tuple[float, float] | None
         raise ValueError("mean_ci needs at least one value")
     mean = float(np.mean(x))
     if n < 2 or not np.isfinite(x).all():
-        return Interval(mean, float("nan"), float("nan"), n, method)
+        return Interval(mean, float("nan"), float("nan"), n, method, kind)
     if method == "t":
-        half = _t_half(x, confidence)
+        half = _t_half(x, confidence, kind, sd_floor)
         low, high = mean - half, mean + half
         if bounds is not None:
             low, high = max(low, bounds[0]), min(high, bounds[1])
@@ -68,7 +82,7 @@ def mean_ci(values, confidence: float = 0.95, bounds: tuple[float, float] | None
         if (x <= 0).any():
             raise ValueError(f"log-t intervals need positive values, got {x.tolist()}")
         logs = np.log(x)
-        half = _t_half(logs, confidence)
+        half = _t_half(logs, confidence, kind, sd_floor)
         mean = float(np.exp(logs.mean()))  # the geometric mean: the centre of this interval
         low, high = float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
     else:
@@ -78,25 +92,40 @@ def mean_ci(values, confidence: float = 0.95, bounds: tuple[float, float] | None
         margin = max(resolution, 1e-9 * (hi - lo)) / 2
         p = (np.clip(x, lo + margin, hi - margin) - lo) / (hi - lo)
         logits = np.log(p / (1 - p))
-        half = _t_half(logits, confidence)
+        # The floor on the logit scale: the logit distance of one floor step from the mean, taken towards the
+        # middle of the range (a derivative would blow up at 0 % and 100 %).
+        edge = margin / (hi - lo)
+        pm = float(np.clip(p.mean(), edge, 1 - edge))
+        inner = float(np.clip(pm - sd_floor / (hi - lo) if pm > 0.5 else pm + sd_floor / (hi - lo), edge, 1 - edge))
+        logit_floor = abs(np.log(pm / (1 - pm)) - np.log(inner / (1 - inner)))
+        half = _t_half(logits, confidence, kind, logit_floor)
         back = lambda z: lo + (hi - lo) / (1 + np.exp(-z))  # noqa: E731
         low, high = float(back(logits.mean() - half)), float(back(logits.mean() + half))
         # The arithmetic mean is the figure a reader compares; keep it inside its interval.
         low, high = min(low, mean), max(high, mean)
-    return Interval(mean, float(low), float(high), n, method)
+    return Interval(mean, float(low), float(high), n, method, kind)
 
 
-def accuracy_ci(values_pct, resolution_pct: float, confidence: float = 0.95) -> Interval:
-    """Interval of a mean accuracy in % (logit-t on [0, 100])."""
-    return mean_ci(values_pct, confidence, bounds=(0.0, 100.0), method="logit-t", resolution=resolution_pct)
+def accuracy_sd(values_pct, n_images: int) -> float:
+    """The spread (in pp) of one accuracy measured on ``n_images`` images: binomial, at least one image."""
+    p = float(np.clip(np.mean(values_pct) / 100.0, 0.0, 1.0))
+    return 100.0 * max(float(np.sqrt(p * (1 - p) / n_images)), 1.0 / n_images)
 
 
-def greater_p(a, b, paired: bool, resolution: float = 0.0) -> float:
+def accuracy_ci(values_pct, n_images: int, confidence: float = 0.95, kind: str = "mean") -> Interval:
+    """Interval of a mean accuracy in % measured on ``n_images`` images (logit-t on [0, 100], binomial floor)."""
+    return mean_ci(values_pct, confidence, bounds=(0.0, 100.0), method="logit-t", resolution=100.0 / n_images,
+                   kind=kind, sd_floor=accuracy_sd(values_pct, n_images))
+
+
+def greater_p(a, b, paired: bool, resolution: float = 0.0, sd_floor: float = 0.0) -> float:
     """One-sided p-value that mean(a) > mean(b): paired t-test or Welch's; NaN with fewer than 2 values.
 
     A mean difference of at most ``resolution`` gives p = 1: it is below what the
-    measurement can tell apart. Samples with no spread (scipy gives NaN) give p = 0
-    when a's mean exceeds b's by more than ``resolution``.
+    measurement can tell apart. ``sd_floor`` is the least spread of one measurement (a test
+    accuracy's binomial noise): samples that agree more closely than that are tested with
+    the floor instead (so two seeds that tie are not taken as certainty); with no floor,
+    samples with no spread give p = 0 when a's mean exceeds b's by more than ``resolution``.
     """
     a = np.asarray(a, dtype=float).ravel()
     b = np.asarray(b, dtype=float).ravel()
@@ -107,22 +136,33 @@ def greater_p(a, b, paired: bool, resolution: float = 0.0) -> float:
     diff = a.mean() - b.mean()
     if diff <= resolution:
         return 1.0
-    spread = np.ptp(a - b) if paired else np.ptp(a) + np.ptp(b)
-    if spread <= 1e-12 * max(1.0, abs(diff)):  # no spread beyond round-off: a deterministic difference
-        return 0.0
     if paired:
-        return float(sps.ttest_rel(a, b, alternative="greater").pvalue)
-    return float(sps.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
+        sd = float(np.std(a - b, ddof=1))
+        floor = sd_floor * np.sqrt(2.0)  # the difference of two measurements
+        if sd > floor:
+            return float(sps.ttest_rel(a, b, alternative="greater").pvalue)
+        se, df = floor / np.sqrt(len(a)), len(a) - 1
+    else:
+        va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+        fa, fb = sd_floor ** 2 / len(a), sd_floor ** 2 / len(b)
+        if va > fa and vb > fb:
+            return float(sps.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
+        va, vb = max(va, fa), max(vb, fb)
+        se = float(np.sqrt(va + vb))
+        df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else 1.0
+    if se <= 1e-12 * max(1.0, abs(diff)):  # no spread and no floor: a deterministic difference
+        return 0.0
+    return float(sps.t.sf(diff / se, df))
 
 
-def welch_greater(a, b, resolution: float = 0.0) -> float:
+def welch_greater(a, b, resolution: float = 0.0, sd_floor: float = 0.0) -> float:
     """One-sided p-value of Welch's t-test that mean(a) > mean(b) (independent samples)."""
-    return greater_p(a, b, paired=False, resolution=resolution)
+    return greater_p(a, b, paired=False, resolution=resolution, sd_floor=sd_floor)
 
 
-def paired_greater(a, b, resolution: float = 0.0) -> float:
+def paired_greater(a, b, resolution: float = 0.0, sd_floor: float = 0.0) -> float:
     """One-sided p-value of the paired t-test that mean(a) > mean(b) (samples matched by seed)."""
-    return greater_p(a, b, paired=True, resolution=resolution)
+    return greater_p(a, b, paired=True, resolution=resolution, sd_floor=sd_floor)
 
 
 def describe(interval: Interval, unit: str = "", digits: int = 1) -> str:
@@ -130,4 +170,6 @@ def describe(interval: Interval, unit: str = "", digits: int = 1) -> str:
     u = f" {unit}" if unit else ""
     if interval.n < 2 or interval.low != interval.low:  # NaN bounds
         return f"{interval.mean:.{digits}f}{u} (n={interval.n}, no interval)"
-    return f"{interval.mean:.{digits}f}{u} [{interval.low:.{digits}f}, {interval.high:.{digits}f}] (n={interval.n})"
+    what = ", one more run" if interval.kind == "prediction" else ""
+    return (f"{interval.mean:.{digits}f}{u} [{interval.low:.{digits}f}, {interval.high:.{digits}f}] "
+            f"(n={interval.n}{what})")

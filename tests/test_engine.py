@@ -263,11 +263,27 @@ def test_nets_of_two_depths_share_conv_weights_and_data_order_under_one_seed():
     assert torch.equal(torch.randperm(50, generator=a), torch.randperm(50, generator=b))
 
 
-def test_centred_sigmoid_is_zero_centred_with_sigmoids_slope():
-    from harness.models.cifar_cnn import CentredSigmoid
+def test_shifted_tanh_has_tanhs_slope_and_is_centred_at_one():
+    from harness.models.cifar_cnn import ShiftedTanh
 
     x = torch.linspace(-4, 4, 81, requires_grad=True)
-    y = CentredSigmoid()(x)
-    assert torch.allclose(y, torch.tanh(x / 2) / 2, atol=1e-6) and abs(y.mean().item()) < 1e-6
+    y = ShiftedTanh()(x)
+    assert abs(y.mean().item() - 1.0) < 1e-6 and bool((y > 0).all())
     y[40].backward()
-    assert x.grad[40].item() == pytest.approx(0.25)
+    assert x.grad[40].item() == pytest.approx(1.0)
+
+
+def test_the_first_epochs_of_a_longer_run_are_the_shorter_run():
+    # Why report 002's 2-epoch sigmoid and tanh runs are read from their 10-epoch runs.
+    data, test = synthetic_data(n=64), synthetic_data(n=32, seed=1)
+    base = TrainConfig(epochs=2, batch_size=4, lr=0.01, momentum=0.9, running_loss_window=5)
+    short = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, test, base)
+    cut = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, test,
+                with_overrides(base, epochs=4, snapshot_epochs=(2,))).truncated(2)
+    assert cut.history.keys() == short.history.keys() and cut.steps == short.steps
+    for key in short.history:
+        np.testing.assert_array_equal(cut.history[key], short.history[key], err_msg=key)
+    for a, b in zip(cut.model.state_dict().values(), short.model.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(KeyError, match="snapshot_epochs"):
+        short.truncated(1)

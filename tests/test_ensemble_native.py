@@ -15,7 +15,7 @@ from .test_engine import synthetic_data, train_alone
 ARCHITECTURES = {
     "3 FC tanh": dict(n_fc=3, activation="tanh"),
     "3 FC sigmoid": dict(n_fc=3, activation="sigmoid"),
-    "3 FC centred sigmoid": dict(n_fc=3, activation="sigmoid_centred"),
+    "3 FC shifted tanh": dict(n_fc=3, activation="tanh_shifted"),
     "6 FC tanh, batch norm, skips": dict(n_fc=6, activation="tanh", batch_norm=True, skip=True),
     "6 FC leaky relu": dict(n_fc=6, activation="leaky_relu"),
     "6 FC xavier, width 256": dict(n_fc=6, activation="tanh", init="xavier", added_width=256),
@@ -68,13 +68,14 @@ def test_a_training_run_is_the_same_either_way(monkeypatch):
 
 
 def test_a_batch_norm_member_equals_its_lone_run():
-    # Batch norm over 4 random-label images is ill-conditioned: round-off grows fast on either path, so each
-    # is held to the textbook lone run (both stay within 3e-6 of it over these 20 steps).
+    # Batch norm over 4 random-label images is ill-conditioned: round-off (another reduction order, the
+    # channels-last layout) grows by orders of magnitude within 20 steps on either path, so the run is held
+    # to the textbook lone run over its first 10 steps; the forward/backward test above checks each step.
     data = synthetic_data(n=40)
     spec = ARCHITECTURES["6 FC tanh, batch norm, skips"]
-    cfg = TrainConfig(epochs=2, batch_size=4, lr=0.01, momentum=0.9, precision="fp64")
+    cfg = TrainConfig(epochs=1, batch_size=4, lr=0.01, momentum=0.9, precision="fp64")
     result = train(lambda: CifarCNN(**spec), [0, 1], data, None, cfg)
     assert result.model.native
     alone = train_alone(build_members(lambda: CifarCNN(**spec), [0])[0], data, 0, cfg, torch.float64)
     for (n, a), b in zip(result.model.member(0).state_dict().items(), alone.state_dict().values()):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5, msg=n)
+        torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-8, msg=n)

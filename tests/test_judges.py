@@ -40,23 +40,29 @@ def depth_case(accs, losses):
             "loss_epoch2": {str(d): near(v, 0.005) for d, v in zip((3, 4, 5, 6), losses)}}
 
 
-def grads(scale5, scale6):
-    layers = ["conv1.weight", "conv2.weight", "hidden.0.linear.weight", "out.weight"]
-    return {"grad_norm_depth5": {k: near(scale5, scale5 * 0.1) for k in layers},
-            "grad_norm_depth6": {k: near(scale6, scale6 * 0.1) for k in layers},
-            "layers_below_added": layers[:3]}
+def grads(scale4, scale5, scale6, acc5=57.0, acc6=34.0):
+    layers = ["conv1.weight", "conv2.weight", "hidden.0.linear.weight"]
+    wobble = [1.0, 1.05, 0.97, 1.02, 0.99]  # the same seed's nets share their data: a per-seed factor
+    return {"grad_norm_depth4": {k: [scale4 * w for w in wobble] for k in layers},
+            "grad_norm_depth5": {k: [scale5 * w * v for w, v in zip(wobble, near(1.0, 0.02))] for k in layers},
+            "grad_norm_depth6": {k: [scale6 * w * v for w, v in zip(wobble, near(1.0, 0.02)[::-1])] for k in layers},
+            "layers_below_added": layers, "steps": [0], "n_test": N, "test_acc_depth5": near(acc5),
+            "test_acc_depth6": near(acc6)}
 
 
-def mistakes_case(correct, model_values, contrast_values, figure_name="mistakes"):
-    return {"correct": correct, "n_val": N, "contrast_model": "contrast",
-            figure_name: {"a mistake": {"model": model_values, "contrast": contrast_values}}}
+def mistakes_case(correct, model_values, contrast_values, train_acc=76.8):
+    return {"correct": correct, "n_val": N, "n_train": 100_000, "train_acc": near(train_acc),
+            "mistakes": {"a mistake": {"model": model_values, "contrasts": {"the other teacher": contrast_values}}}}
 
 
 def student_case(correct, acc_model, acc_contrast, loss_model, loss_contrast, train_acc):
+    """The same mistake prints (acc, loss); a second one prints only the loss, so the pair must come from one."""
     return {"correct_acc": correct, "correct_loss": [float("nan")] * SEEDS, "n_val": N, "n_train": 100_000,
-            "contrast_model": "teacher", "train_acc": train_acc,
-            "acc_mistakes": {"ImageFolder": {"model": acc_model, "contrast": acc_contrast}},
-            "loss_mistakes": {"skip NaN": {"model": loss_model, "contrast": loss_contrast}}}
+            "train_acc": train_acc,
+            "acc_mistakes": {"both": {"model": acc_model, "contrasts": {"teacher": acc_contrast}},
+                             "loss only": {"model": HALF, "contrasts": {"teacher": HALF}}},
+            "loss_mistakes": {"both": {"model": loss_model, "contrasts": {"teacher": loss_contrast}},
+                              "loss only": {"model": ZERO, "contrasts": {"teacher": [5.3] * SEEDS}}}}
 
 
 HALF = [0.5] * SEEDS
@@ -79,15 +85,14 @@ CASES = {
         ("momentum=0", activation_case(near(35.0), 1.716, 1.394), NR),
         ("momentum=0.9", activation_case(noisy(53.0), 1.716, 1.394), I)],
     "r002.tanh_zero_mean": [
-        ("momentum=0", {"n_test": N, "test_acc_sigmoid": near(10.0), "test_acc_centred_sigmoid": near(40.0),
-                        "test_acc_tanh": near(50.0), "act_mean_sigmoid": near(0.5, 0.01),
-                        "act_mean_tanh": near(0.05, 0.01)}, R),
-        ("momentum=0", {"n_test": N, "test_acc_sigmoid": near(10.0), "test_acc_centred_sigmoid": near(10.0, 0),
-                        "test_acc_tanh": near(50.0), "act_mean_sigmoid": near(0.5, 0.01),
-                        "act_mean_tanh": near(0.05, 0.01)}, NR),
-        ("momentum=0", {"n_test": N, "test_acc_sigmoid": noisy(30.0), "test_acc_centred_sigmoid": noisy(30.0)[::-1],
-                        "test_acc_tanh": noisy(30.0), "act_mean_sigmoid": near(0.5, 0.01),
-                        "act_mean_tanh": near(0.05, 0.01)}, I)],
+        ("momentum=0", {"n_test": N, "classes": 10, "test_acc_tanh": near(50.0), "test_acc_shifted_tanh": near(30.0),
+                        "act_mean_sigmoid": near(0.5, 0.01), "act_mean_tanh": near(0.05, 0.01)}, R),
+        # Both nets learned, and the gain is bounded below the 1 pp margin: centring does not explain it.
+        ("momentum=0", {"n_test": N, "classes": 10, "test_acc_tanh": near(50.0), "test_acc_shifted_tanh": near(50.0),
+                        "act_mean_sigmoid": near(0.5, 0.01), "act_mean_tanh": near(0.05, 0.01)}, NR),
+        # Both at chance: a floor effect, not evidence either way.
+        ("momentum=0", {"n_test": N, "classes": 10, "test_acc_tanh": [10.0] * 5, "test_acc_shifted_tanh": [10.0] * 5,
+                        "act_mean_sigmoid": near(0.5, 0.01), "act_mean_tanh": near(0.05, 0.01)}, I)],
     "r002.sigmoid_catches_up": [
         ("momentum=0", {"n_test": N, "test_acc_sigmoid": [[10, 10, 40]] * 5, "test_acc_tanh": [[40, 50, 52]] * 5}, R),
         ("momentum=0", {"n_test": N, "test_acc_sigmoid": [[10, 10, 10]] * 5, "test_acc_tanh": [[40, 50, 55]] * 5}, NR),
@@ -98,11 +103,9 @@ CASES = {
         ("momentum=0", depth_case([near(52), near(55), near(57), near(56)], [1.411, 1.391, 1.107, 1.771]), NR),
         ("momentum=0", depth_case([noisy(52), noisy(55), noisy(57), noisy(34)], [1.411, 1.391, 1.107, 1.771]), I)],
     "r002.depth6_vanishing": [
-        ("momentum=0", {**grads(1.0, 0.01), "steps": [0]}, R),
-        ("momentum=0", {**grads(0.01, 1.0), "steps": [0]}, NR),
-        ("momentum=0", {"grad_norm_depth5": {"conv1.weight": [1.0, 2.0, 0.5, 1.0, 3.0]},
-                        "grad_norm_depth6": {"conv1.weight": [2.0, 1.0, 1.0, 0.5, 3.1]},
-                        "layers_below_added": ["conv1.weight"], "steps": [0]}, I)],
+        ("momentum=0", grads(1.0, 0.6, 0.01), R),       # a sudden shrink at 6, and the drop is there
+        ("momentum=0", grads(1.0, 0.3, 0.25), NR),      # 6 shrinks it far less than 5 did: no sudden vanishing
+        ("momentum=0", grads(1.0, 0.6, 0.01, acc6=57.0), I)],  # a sudden shrink, but no drop to explain
     "r002.fix_bn_skip": [
         ("momentum=0", {"unfixed": near(34), "fixed": near(39), "n_test": N}, R),
         ("momentum=0", {"unfixed": near(34), "fixed": near(34.3), "n_test": N}, NR),  # significant, but far too small
@@ -119,6 +122,10 @@ CASES = {
         ("momentum=0", {"five": near(57), "n_test": N, "fixed": {"r002.fix_bn_skip": near(39),
                                                                  "r002.fix_leaky_relu": near(46),
                                                                  "r002.fix_init": near(43)}}, R),
+        # The 57 % missed (judged by depth_sweep), the ordering holds: still REPRODUCED here.
+        ("momentum=0", {"five": near(45), "n_test": N, "fixed": {"r002.fix_bn_skip": near(39),
+                                                                 "r002.fix_leaky_relu": near(40),
+                                                                 "r002.fix_init": near(41)}}, R),
         ("momentum=0", {"five": near(57), "n_test": N, "fixed": {"r002.fix_bn_skip": near(39),
                                                                  "r002.fix_leaky_relu": near(60),
                                                                  "r002.fix_init": near(43)}}, NR),
@@ -134,25 +141,30 @@ CASES = {
         ("noise-floor", {"families": {"own": {"max_rel_error": 1e-6, "gradcheck": True, "report_network": True},
                                       "other": {"max_rel_error": 1.0, "gradcheck": False, "report_network": False}}}, R),
         ("noise-floor", {"families": {"own": {"max_rel_error": 1e-6, "gradcheck": False, "report_network": True}}}, NR),
-        ("as-written", {"families": {"own": {"max_rel_error": 1e-3, "gradcheck": True, "report_network": True}}}, NR)],
+        ("as-written", {"families": {"own": {"max_rel_error": 1e-3, "gradcheck": True, "report_network": True}}}, NR),
+        # A failure on a family that is not the report's is shown, not judged.
+        ("as-written", {"families": {"own": {"max_rel_error": 1e-5, "gradcheck": True, "report_network": True},
+                                     "bn": {"max_rel_error": 1.0, "gradcheck": True, "report_network": False}}}, R)],
     "r000.teacher_train_acc": [
-        ("literal", {"train_acc": [[69.5, 72, 74, 76, 76.8]] * 5, "train_loss": [[1, 1, 1, 1, 0.06]] * 5,
+        ("literal", {"train_acc": [[69.5, 72, 74, 76, 76.8]] * 5, "train_loss": [[1, 1, 1, 1, 0.052]] * 5,
                      "n_train": 100_000, "consistency": ""}, R),
         ("literal", {"train_acc": [[0.5, 0.5, 0.5, 0.5, 0.6]] * 5, "train_loss": [[5.3] * 5] * 5,
                      "n_train": 100_000, "consistency": ""}, NR),
         ("literal", {"train_acc": [[69.5, 72, 74, 76, v] for v in noisy(76.8)],
-                     "train_loss": [[1, 1, 1, 1, 0.06]] * 5, "n_train": 100_000, "consistency": ""}, I)],
+                     "train_loss": [[1, 1, 1, 1, 0.052]] * 5, "n_train": 100_000, "consistency": ""}, I)],
     "r000.teacher_test_acc_zero": [
         ("literal", mistakes_case(ZERO, ZERO, ZERO), R),
-        ("literal", mistakes_case(HALF, HALF, HALF), NR),  # no mistake gives 0.0
-        ("literal", mistakes_case(HALF, ZERO, ZERO), NR),  # gives 0.0 for every model: explains nothing
-        ("literal", mistakes_case(HALF, ZERO, HUNDRED), A),
-        ("literal", mistakes_case(noisy(0.5), ZERO, HUNDRED), I)],
+        ("literal", mistakes_case(near(20.0), HALF, HALF), NR),  # no mistake prints 0.0
+        ("literal", mistakes_case(near(20.0), ZERO, ZERO), NR),  # prints 0.0 for every model: explains nothing
+        ("literal", mistakes_case(near(20.0), [0.04] * 5, [0.6, 0.4, 0.5, 0.55, 0.45]), A),  # 0.04 prints as 0.0
+        ("literal", mistakes_case(near(20.0), ZERO, [0.6, 0.0, 0.5, 0.55, 0.45]), NR),  # seed 2 does not tell
+        ("literal", mistakes_case(near(20.0), ZERO, HUNDRED, train_acc=0.5), I)],  # not the report's teacher
     "r000.student_test_acc_100": [
-        ("literal", student_case(HUNDRED, HUNDRED, HALF, ZERO, [5.3] * 5, near(0.47, 0.02)), R),
-        ("literal", student_case(HALF, HALF, HALF, [5.0] * 5, [5.3] * 5, near(0.47, 0.02)), NR),
-        ("literal", student_case(HALF, HUNDRED, HALF, ZERO, [5.3] * 5, near(0.47, 0.02)), A),
-        ("literal", student_case(HALF, HUNDRED, HUNDRED, ZERO, [5.3] * 5, near(0.47, 0.02)), NR),
+        ("literal", student_case(HUNDRED, HUNDRED, HALF, ZERO, [5.3] * 5, near(0.47, 0.002)), R),
+        ("literal", student_case(HALF, HALF, HALF, [5.0] * 5, [5.3] * 5, near(0.47, 0.002)), NR),
+        ("literal", student_case(HALF, HUNDRED, HALF, ZERO, [5.3] * 5, near(0.47, 0.002)), A),
+        ("literal", student_case(HALF, HUNDRED, HUNDRED, ZERO, [5.3] * 5, near(0.47, 0.002)), NR),
+        ("literal", student_case(HALF, HUNDRED, HALF, [float("nan")] * 5, [5.3] * 5, near(0.47, 0.002)), NR),
         ("literal", student_case(HALF, HUNDRED, HALF, ZERO, [5.3] * 5, noisy(0.47)), I)],
     "r000.student_ema_nan": [
         ("adam", {**student_case(HUNDRED, HUNDRED, HALF, ZERO, [5.3] * 5, HALF), "nonfinite_step": [0] * 5,
@@ -183,12 +195,17 @@ CASES = {
         ("ema", {"distilled": near(0.6, 0), "scratch": near(0.6, 0), "n_val": N, "teacher": "t"}, I)],
     "r000.constant_val_acc": [
         ("vanishing", {"cause_val_acc": [[10, 10, 10, 10]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
-                       "cause_first_layer_grad": near(1e-4, 1e-5), "healthy_first_layer_grad": near(1e-1, 1e-2)}, R),
+                       "mechanism": "vanishing", "cause_first_layer_grad": near(1e-4, 1e-5),
+                       "baseline_first_layer_grad": near(1e-1, 1e-2)}, R),
+        # Constant, but the gradient is not smaller than the tanh net's: not a vanishing gradient.
         ("vanishing", {"cause_val_acc": [[10, 10, 10, 10]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
-                       "cause_first_layer_grad": near(1.0, 0.1), "healthy_first_layer_grad": near(1e-1, 1e-2)}, NR),
-        ("overfitting", {"cause_val_acc": [[20, 30, 35, 40]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5}, NR),
-        ("nan", {"cause_val_acc": [[10, 10, 10, 10]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
-                 "cause_nonfinite": [True, True, False, True, True]}, I)],
+                       "mechanism": "vanishing", "cause_first_layer_grad": near(1.0, 0.1),
+                       "baseline_first_layer_grad": near(1e-1, 1e-2)}, NR),
+        # This configuration did not go constant: that does not refute "can".
+        ("overfitting", {"cause_val_acc": [[20, 30, 35, 40]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
+                         "mechanism": "memorised", "cause_final_train_acc": near(99), "cause_final_val_acc": near(40)}, I),
+        ("lr-too-high", {"cause_val_acc": [[10, 10, 10, 10]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
+                         "mechanism": "diverged", "cause_diverged": [True, True, False, True, True]}, I)],
     "r000.regularized_cost": [
         ("literal", {"coef_diff": [1e-12] * 5, "grad_rel_error": [1e-9] * 5, "val_mse": near(0.25, 0.01)}, R),
         ("literal", {"coef_diff": [2e-5] * 5, "grad_rel_error": [1e-9] * 5, "val_mse": near(0.25, 0.01)}, NR)],
@@ -196,6 +213,11 @@ CASES = {
         ("literal", {"report_case": [8, 15, 15], "agrees": [True] * 10, "needs_floor": 3}, R),
         ("literal", {"report_case": [8, 16, 16], "agrees": [True] * 10, "needs_floor": 3}, NR),
         ("literal", {"report_case": [8, 15, 15], "agrees": [True] * 9 + [False], "needs_floor": 3}, NR)],
+}
+CASES["r000.regularized_cost"] = [
+    (reading, {**m, "elastic_net": {"alpha": 1.875e-5, "l1_ratio": 1 / 3}}, v) for reading, m, v in
+    CASES["r000.regularized_cost"]]
+CASES = {**CASES,
 }
 
 

@@ -50,7 +50,9 @@ def test_records_tables_csv_and_plots(tmp_path):
     write_results(tmp_path, full)
     assert "| **NOT REPRODUCED**" in (tmp_path / "README.md").read_text()
     detail = (tmp_path / "r002.md").read_text()
-    assert "momentum=0.9" in detail and "Readings where the report is silent" in detail
+    assert "momentum=0.9" in detail and "Where the report is silent" in detail
+    # Each reading explained once below the table (for each of the two claims that have it), not in the rows.
+    assert detail.count("the tutorial's momentum; loss = the mean over each epoch") == 2
 
 
 def test_rewriting_a_record_replaces_its_row(tmp_path):

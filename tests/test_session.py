@@ -78,3 +78,50 @@ def test_without_require_data_a_missing_data_set_is_recorded_not_run(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "NOT RUN" in (tmp_path / "results" / "claims.csv").read_text()
+
+
+def _harness(tmp_path, max_hours):
+    import torch
+
+    from harness.session import Harness
+
+    env = {"profile": "full", "device": "CPU: test", "torch": "x", "cuda": "none", "python": "3", "commit": "abc",
+           "date": "today"}
+    return Harness(profile="full", seeds=[0, 1, 2], device=torch.device("cpu"), data_root=tmp_path,
+                   results_dir=tmp_path / "results", environment=env, max_hours=max_hours)
+
+
+def test_a_claim_over_the_time_budget_is_recorded_not_run_with_its_estimate(tmp_path):
+    import json
+
+    harness = _harness(tmp_path, max_hours=1.0)
+    claim = catalog.get("r000.teacher_train_acc")
+    run = harness.start(claim.id, claim.reading("literal"))
+    harness.skip_unless_it_fits(run, 600.0, "ten minutes")  # fits: nothing happens
+    with pytest.raises(pytest.skip.Exception, match="needs about 5.0 h"):
+        harness.skip_unless_it_fits(run, 5 * 3600.0, "timed over 3 steps")
+    record = json.loads(next((tmp_path / "results" / "records").glob("*.json")).read_text())
+    assert record["verdict"] == "NOT RUN" and "needs about 5.0 h on CPU: test (timed over 3 steps)" in record["notes"]
+    assert _harness(tmp_path, max_hours=None).hours_left() is None
+
+
+def test_progress_board_shows_each_process_and_the_engines_lines(tmp_path):
+    import logging
+
+    from harness.progress import BoardHandler, ProgressBoard, Ticker
+
+    main, worker = ProgressBoard(tmp_path, "main"), ProgressBoard(tmp_path, "gw0")
+    worker.start_test("suites/r002/test_q1_depth.py::test_depth_sweep[momentum=0]")
+    logger = logging.getLogger("harness.train.test-progress")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(BoardHandler(worker))
+    logger.info("r002 depth 5 epoch %d/%d", 1, 2)
+    assert main.lines() == ["[gw0] test_depth_sweep[momentum=0]: r002 depth 5 epoch 1/2"]
+    printed = []
+    ticker = Ticker(main, printed.append, every=0.01)
+    ticker.start()
+    import time
+
+    time.sleep(0.1)
+    ticker.stop()
+    assert printed and "epoch 1/2" in printed[0] and printed[0].startswith("progress after")

@@ -32,7 +32,7 @@ def test_one_seed_has_no_interval():
 
 def test_the_smoke_tables_impossible_intervals_are_gone():
     # Seen in the old smoke claims.csv: accuracies [32.3, 106.6] and a ratio [-1.83, 2.53].
-    acc = accuracy_ci([55.0, 84.0], resolution_pct=0.05)
+    acc = accuracy_ci([55.0, 84.0], n_images=2000)
     assert 0.0 <= acc.low <= acc.mean <= acc.high <= 100.0 and acc.method == "logit-t"
     ratio = mean_ci([0.05, 0.65], method="log-t")
     assert 0.0 < ratio.low <= ratio.mean <= ratio.high and ratio.mean == pytest.approx(math.sqrt(0.05 * 0.65))
@@ -43,13 +43,31 @@ def test_the_smoke_tables_impossible_intervals_are_gone():
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(0.0, 100.0), min_size=2, max_size=8))
 def test_accuracy_intervals_stay_in_range_and_hold_the_mean(values):
-    ci = accuracy_ci(values, resolution_pct=0.01)
-    assert 0.0 <= ci.low <= ci.mean <= ci.high <= 100.0
+    for kind in ("mean", "prediction"):
+        ci = accuracy_ci(values, n_images=10_000, kind=kind)
+        assert 0.0 <= ci.low <= ci.mean <= ci.high <= 100.0
 
 
-def test_accuracy_interval_at_the_bounds():
-    assert accuracy_ci([100.0, 100.0, 100.0], 0.01).high == 100.0
-    assert accuracy_ci([0.0, 0.0, 0.0], 0.01).low == 0.0
+def test_accuracy_interval_at_the_bounds_keeps_the_noise_of_a_finite_test_set():
+    top = accuracy_ci([100.0, 100.0, 100.0], n_images=10_000, kind="prediction")
+    assert top.high == 100.0 and 98.0 < top.low < 100.0  # seeds that all score 100 % are not certainty
+    assert accuracy_ci([0.0, 0.0, 0.0], n_images=10_000).low == 0.0
+
+
+def test_a_prediction_interval_does_not_shrink_to_nothing_with_more_seeds():
+    # A report's figure is one run: against the mean's interval it would be refuted once seeds are many.
+    rng = np.random.default_rng(0)
+    runs = 50.0 + 4.0 * rng.standard_normal(200)
+    mean = mean_ci(runs)
+    one_more = mean_ci(runs, kind="prediction")
+    assert mean.high - mean.low < 2.0 and one_more.high - one_more.low > 12.0
+    assert figure_verdict(runs, 56.0, 3.0)[0] == Verdict.INCONCLUSIVE  # a typical single run is not refuted
+
+
+def test_ties_between_seeds_are_not_certainty():
+    # Two seeds each one test image apart: the binomial noise of the test set keeps this from p = 0.
+    assert greater_p([10.02, 10.02], [10.0, 10.0], paired=True, resolution=0.01, sd_floor=0.3) > 0.05
+    assert greater_p([0.7, 0.8], [0.5, 0.6], paired=True, resolution=0.1, sd_floor=0.5) > 0.05
 
 
 def test_welch_and_paired_one_sided():
@@ -77,11 +95,14 @@ def test_a_difference_within_the_resolution_is_not_significant():
 
 
 def test_figure_and_band_rules():
-    assert figure_verdict([52.0, 53.0, 54.0, 53.0, 53.0], 53.0, 3.0)[0] == Verdict.REPRODUCED
+    assert figure_verdict([52.5, 53.0, 53.5, 53.0, 53.0], 53.0, 3.0)[0] == Verdict.REPRODUCED
     assert figure_verdict([30.0, 31.0, 29.0, 30.5, 30.0], 53.0, 3.0)[0] == Verdict.NOT_REPRODUCED
     assert figure_verdict([48.0, 58.0, 53.0], 53.0, 3.0)[0] == Verdict.INCONCLUSIVE  # too noisy
     assert figure_verdict([53.0], 53.0, 3.0)[0] == Verdict.INCONCLUSIVE  # one seed
     assert band_verdict([0.06, 0.061, 0.059], 0.05, 0.07)[0] == Verdict.REPRODUCED
+    # A value on the band's edge is inside it, whatever the round-off of the back-transform.
+    assert band_verdict([0.5] * 5, 0.44, 0.50, bounds=(0.0, 100.0), method="logit-t", resolution=0.001)[0] \
+        == Verdict.REPRODUCED
     assert band_verdict([5.3, 5.2, 5.31], 0.05, 0.07)[0] == Verdict.NOT_REPRODUCED
 
 
@@ -108,7 +129,7 @@ def test_per_seed_all_cases_artifact_and_combination():
 
 
 def test_shown_parts_do_not_decide():
-    good = figure_part("a", [53.0, 53.1, 52.9], 53.0, 3.0)
-    bad = figure_part("b", [10.0, 10.1, 9.9], 53.0, 3.0)
+    good = figure_part("a", [53.0, 53.1, 52.9, 53.0], 53.0, 3.0)
+    bad = figure_part("b", [10.0, 10.1, 9.9, 10.0], 53.0, 3.0)
     assert judged([good, beside(bad), shown("c", "", "x")], "", "").verdict == Verdict.REPRODUCED
     assert judged([good, bad], "", "").verdict == Verdict.NOT_REPRODUCED

@@ -1,14 +1,14 @@
 """Verdicts, decided from measurements by rules stated once here.
 
-- **figure**: a claimed figure is REPRODUCED when the 95 % interval of the measured mean lies
-  inside the band claimed ± tolerance, NOT REPRODUCED when the interval and the band do not
-  meet, INCONCLUSIVE otherwise (and with fewer than 2 seeds). A claimed range ("0.05–0.07")
-  is a band of its own.
+- **figure**: a report's figure is one run, so it is set against the 95 % *prediction*
+  interval of one more run (mean ± t·s·√(1 + 1/n)): REPRODUCED when that interval lies inside
+  the band claimed ± tolerance, NOT REPRODUCED when the interval and the band do not meet,
+  INCONCLUSIVE otherwise (and with fewer than 2 seeds). A claimed range is a band of its own.
 - **ordering** a > b: REPRODUCED when the one-sided test (paired where the samples share
   seeds, Welch's otherwise) gives p < α and the mean difference exceeds the measurement's
   resolution; NOT REPRODUCED when the reverse ordering does; INCONCLUSIVE otherwise.
-- **effect**: a claimed change ("34 → 46 %") is a figure on the (paired) differences: the
-  interval of the measured gain against the claimed gain ± tolerance.
+- **effect**: a claimed change ("34 → 46 %") is a figure on the paired differences: the
+  prediction interval of one more pair's gain against the claimed gain ± tolerance.
 - **per seed**: a mechanism observed once per seed is REPRODUCED when it holds for every
   seed, NOT REPRODUCED when for none, INCONCLUSIVE when for some.
 - **all cases**: a deterministic check over cases (no noise): REPRODUCED when every case
@@ -85,13 +85,15 @@ class Judgement:
 
 
 def band_verdict(values, low: float, high: float, **ci) -> tuple[Verdict, Interval]:
-    """Verdict on a figure claimed to lie in [low, high], from one value per seed."""
+    """Verdict on a one-run figure claimed to lie in [low, high], from one value per seed (prediction interval)."""
+    ci.setdefault("kind", "prediction")
     interval = mean_ci(values, **ci)
     if interval.n < 2 or np.isnan(interval.low):
         return Verdict.INCONCLUSIVE, interval
-    if low <= interval.low and interval.high <= high:
+    slack = 1e-9 * max(1.0, abs(low), abs(high))  # round-off of the back-transformed bounds
+    if low - slack <= interval.low and interval.high <= high + slack:
         return Verdict.REPRODUCED, interval
-    if interval.high < low or interval.low > high:
+    if interval.high < low - slack or interval.low > high + slack:
         return Verdict.NOT_REPRODUCED, interval
     return Verdict.INCONCLUSIVE, interval
 
@@ -101,15 +103,15 @@ def figure_verdict(values, claimed: float, tolerance: float, **ci) -> tuple[Verd
     return band_verdict(values, claimed - tolerance, claimed + tolerance, **ci)
 
 
-def ordering_verdict(greater, lesser, paired: bool, resolution: float = 0.0,
-                     alpha: float = ALPHA) -> tuple[Verdict, float]:
+def ordering_verdict(greater, lesser, paired: bool, resolution: float = 0.0, alpha: float = ALPHA,
+                     sd_floor: float = 0.0) -> tuple[Verdict, float]:
     """Verdict on the claim mean(greater) > mean(lesser), with its one-sided p-value."""
-    p = greater_p(greater, lesser, paired, resolution)
+    p = greater_p(greater, lesser, paired, resolution, sd_floor)
     if np.isnan(p):
         return Verdict.INCONCLUSIVE, p
     if p < alpha:
         return Verdict.REPRODUCED, p
-    if greater_p(lesser, greater, paired, resolution) < alpha:
+    if greater_p(lesser, greater, paired, resolution, sd_floor) < alpha:
         return Verdict.NOT_REPRODUCED, p
     return Verdict.INCONCLUSIVE, p
 
@@ -159,6 +161,10 @@ def combine(verdicts) -> Verdict:
 _METHOD_WORDS = {"t": "t-interval", "logit-t": "logit-scale t-interval", "log-t": "log-scale t-interval"}
 
 
+def _words(interval: Interval) -> str:
+    return ("prediction " if interval.kind == "prediction" else "") + _METHOD_WORDS[interval.method]
+
+
 def _fmt(x: float, digits: int) -> str:
     return f"{x:.{digits}f}"
 
@@ -168,8 +174,7 @@ def figure_part(name: str, values, claimed: float, tolerance: float, unit: str =
     """The figure rule as a table part."""
     verdict, interval = figure_verdict(values, claimed, tolerance, **ci)
     return Part(name, verdict, f"{_fmt(claimed, digits)} {unit}".strip(), describe(interval, unit, digits),
-                f"figure: 95 % {_METHOD_WORDS[interval.method]} within {_fmt(claimed, digits)} ± "
-                f"{_fmt(tolerance, digits)}", interval)
+                f"figure: 95 % {_words(interval)} within {_fmt(claimed, digits)} ± {_fmt(tolerance, digits)}", interval)
 
 
 def band_part(name: str, values, low: float, high: float, unit: str = "", digits: int = 3, **ci) -> Part:
@@ -177,17 +182,18 @@ def band_part(name: str, values, low: float, high: float, unit: str = "", digits
     verdict, interval = band_verdict(values, low, high, **ci)
     return Part(name, verdict, f"{_fmt(low, digits)}–{_fmt(high, digits)} {unit}".strip(),
                 describe(interval, unit, digits),
-                f"figure: 95 % {_METHOD_WORDS[interval.method]} within [{_fmt(low, digits)}, {_fmt(high, digits)}]",
-                interval)
+                f"figure: 95 % {_words(interval)} within [{_fmt(low, digits)}, {_fmt(high, digits)}]", interval)
 
 
 def ordering_part(name: str, greater, lesser, paired: bool, resolution: float = 0.0, unit: str = "",
-                  digits: int = 1, bounds: tuple[float, float] | None = None, claimed: str | None = None) -> Part:
-    """The ordering rule as a table part; its interval is that of the difference greater − lesser."""
+                  digits: int = 1, bounds: tuple[float, float] | None = None, claimed: str | None = None,
+                  sd_floor: float = 0.0) -> Part:
+    """The ordering rule as a table part; its interval is that of the mean difference greater − lesser."""
     greater, lesser = np.asarray(greater, float), np.asarray(lesser, float)
-    verdict, p = ordering_verdict(greater, lesser, paired, resolution)
+    verdict, p = ordering_verdict(greater, lesser, paired, resolution, sd_floor=sd_floor)
     diff = greater - lesser if paired else np.array([greater.mean() - lesser.mean()])
-    interval = mean_ci(diff, bounds=bounds) if paired else Interval(float(diff[0]), float("nan"), float("nan"), 1)
+    interval = (mean_ci(diff, bounds=bounds, sd_floor=sd_floor * np.sqrt(2.0)) if paired
+                else Interval(float(diff[0]), float("nan"), float("nan"), 1))
     test = "paired t-test" if paired else "Welch's t-test"
     p_text = "n/a" if np.isnan(p) else f"{p:.2g}"
     return Part(name, verdict, claimed or "greater", f"difference {describe(interval, unit, digits)}; p = {p_text}",
@@ -195,12 +201,12 @@ def ordering_part(name: str, greater, lesser, paired: bool, resolution: float = 
 
 
 def effect_part(name: str, greater, lesser, claimed_gain: float, tolerance: float, unit: str = "",
-                digits: int = 1, bounds: tuple[float, float] | None = None) -> Part:
-    """A claimed change judged as a figure on the paired differences greater − lesser."""
+                digits: int = 1, bounds: tuple[float, float] | None = None, sd_floor: float = 0.0) -> Part:
+    """A claimed change (one pair of runs in the report) judged as a figure on the paired differences."""
     diff = np.asarray(greater, float) - np.asarray(lesser, float)
-    verdict, interval = figure_verdict(diff, claimed_gain, tolerance, bounds=bounds)
+    verdict, interval = figure_verdict(diff, claimed_gain, tolerance, bounds=bounds, sd_floor=sd_floor * np.sqrt(2.0))
     return Part(name, verdict, f"{claimed_gain:+.{digits}f} {unit}".strip(), describe(interval, unit, digits),
-                f"effect: 95 % paired t-interval of the difference within {claimed_gain:+.{digits}f} ± "
+                f"effect: 95 % paired prediction t-interval of the difference within {claimed_gain:+.{digits}f} ± "
                 f"{tolerance:.{digits}f}", interval)
 
 

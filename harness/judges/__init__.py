@@ -12,7 +12,10 @@ from __future__ import annotations
 from typing import Callable
 
 from ..claims.record import Claim, Reading
-from ..claims.verdicts import Judgement, Part, figure_part
+import numpy as np
+
+from ..claims.verdicts import Judgement, Part, figure_part, ordering_part
+from ..stats import accuracy_sd
 
 Judge = Callable[[dict, Claim, Reading], Judgement]
 JUDGES: dict[str, Judge] = {}
@@ -46,10 +49,22 @@ def one_image(n_images: int) -> float:
     return 100.0 / n_images
 
 
-def accuracy_part(name: str, values, claimed: float, tolerance: float, n_images: int) -> Part:
-    """A claimed accuracy in %, judged by the figure rule on the logit scale at the resolution of ``n_images``."""
-    return figure_part(name, values, claimed, tolerance, "%", bounds=PCT, method="logit-t",
-                       resolution=one_image(n_images))
+def accuracy_part(name: str, values, claimed: float, tolerance: float, n_images: int, digits: int = 1) -> Part:
+    """A claimed accuracy in %, judged by the figure rule on the logit scale, with the binomial noise of
+    ``n_images`` images as the least spread and one image as the resolution."""
+    return figure_part(name, values, claimed, tolerance, "%", digits=digits, bounds=PCT, method="logit-t",
+                       resolution=one_image(n_images), sd_floor=accuracy_sd(values, n_images))
+
+
+def accuracy_floor(n_images: int, *groups) -> float:
+    """The binomial spread (pp) of one accuracy measured on ``n_images`` images, at the groups' mean level."""
+    return accuracy_sd(np.concatenate([np.asarray(g, float).ravel() for g in groups]), n_images)
+
+
+def accuracy_order(name: str, greater, lesser, n_images: int, claimed: str, digits: int = 1) -> Part:
+    """The ordering greater > lesser of accuracies (pp) of runs paired by seed, at their resolution and noise."""
+    return ordering_part(name, greater, lesser, paired=True, resolution=one_image(n_images), unit="pp",
+                         digits=digits, bounds=PP, claimed=claimed, sd_floor=accuracy_floor(n_images, greater, lesser))
 
 
 from . import control, r000, r002  # noqa: E402,F401  (registers the judges)

@@ -10,81 +10,97 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..claims.verdicts import (all_cases_part, artifact_verdict, band_part, figure_part, judged, ordering_part,
-                               per_seed_part, shown)
+from ..claims.verdicts import (Verdict, all_cases_part, artifact_verdict, band_part, beside, figure_part, judged,
+                               ordering_part, per_seed_part, shown)
 from ..stats import accuracy_ci, describe, mean_ci
-from . import PCT, PP, judge, one_image
+from . import PCT, PP, accuracy_order, accuracy_part, judge, one_image
 
 
-def _equals_everywhere(values, figure: float) -> bool:
-    return len(values) > 0 and all(v is not None and v == figure for v in values)
+def _prints_as(value, figure: float, resolution: float) -> bool:
+    """Whether ``value`` would print as ``figure`` at the report's printed precision (NaN never does)."""
+    return value is not None and value == value and abs(value - figure) < resolution / 2
 
 
-def mistake_parts(mistakes: dict, figure: float, what: str, contrast: str) -> tuple[list, list[str]]:
+def mistake_parts(mistakes: dict, figure: float, what: str, resolution: float) -> tuple[list, list[str]]:
     """One shown part per mistake, and the names of those that reproduce ``figure`` discriminatingly.
 
-    ``mistakes``: name → {"model": per-seed values on the measured model, "contrast": on the contrast model}.
+    ``mistakes``: name → {"model": per-seed values on the measured model, "contrasts": {contrast model →
+    per-seed values}}. A mistake reproduces the figure when it prints as ``figure`` on the measured model
+    for every seed, and discriminates when, for every seed, some contrast model prints otherwise under it.
     """
     parts, reproducing = [], []
     for name, values in mistakes.items():
-        on_model = _equals_everywhere(values["model"], figure)
-        discriminates = not _equals_everywhere(values["contrast"], figure)
+        on_model = all(_prints_as(v, figure, resolution) for v in values["model"]) and len(values["model"]) > 0
+        contrasts = values["contrasts"]
+        discriminates = all(any(not _prints_as(c[i], figure, resolution) for c in contrasts.values())
+                            for i in range(len(values["model"]))) if contrasts else False
         if on_model and discriminates:
             reproducing.append(name)
+        others = "; ".join(f"{c} {_values(v)}" for c, v in contrasts.items())
         parts.append(shown(f"mistake: {name}", f"{what} {figure:g}",
-                           f"this model {_values(values['model'])}; {contrast} {_values(values['contrast'])}: "
-                           + ("reproduces the figure, and discriminates" if on_model and discriminates else
-                              "gives the figure for both models: explains nothing" if on_model else
-                              "does not give the figure")))
+                           f"this model {_values(values['model'])}; {others}: "
+                           + ("prints the figure here and not on the contrast: reproduces it" if on_model and
+                              discriminates else "prints the figure on the contrast too: explains nothing"
+                              if on_model else "does not print the figure")))
     return parts, reproducing
 
 
 def _values(values) -> str:
-    return "[" + ", ".join("NaN" if v is None else f"{v:.3g}" for v in values) + "]"
+    return "[" + ", ".join("NaN" if v is None or v != v else f"{v:.3g}" for v in values) + "]"
 
 
 @judge("r000.teacher_train_acc")
 def teacher_train_acc(m, claim, reading):
-    """First- and last-epoch training accuracy, and the claimed loss range."""
-    c, res = claim.claimed, one_image(m["n_train"])
+    """First- and last-epoch training accuracy, and the last epoch's loss."""
+    c, n = claim.claimed, m["n_train"]
     acc, loss = np.asarray(m["train_acc"], float), np.asarray(m["train_loss"], float)
-    last = figure_part("epoch-5 train accuracy", acc[:, -1], c["acc_epoch5"], claim.tolerance, "%", digits=2,
-                       bounds=PCT, method="logit-t", resolution=res)
-    parts = [figure_part("epoch-1 train accuracy", acc[:, 0], c["acc_epoch1"], claim.tolerance, "%", digits=2,
-                         bounds=PCT, method="logit-t", resolution=res), last,
-             band_part("epoch-5 train loss", loss[:, -1], c["loss_low"], c["loss_high"], bounds=(0.0, np.inf)),
+    last = accuracy_part("epoch-5 train accuracy", acc[:, -1], c["acc_epoch5"], claim.tolerance, n, digits=2)
+    parts = [accuracy_part("epoch-1 train accuracy", acc[:, 0], c["acc_epoch1"], claim.tolerance, n, digits=2), last,
+             figure_part("epoch-5 train loss", loss[:, -1], c["loss_epoch5"], claim.param("loss_tolerance"), digits=4,
+                         bounds=(0.0, np.inf)),
              shown("report consistency", "", m["consistency"])]
     return judged(parts, claimed="train acc " + ", ".join(str(c[f"acc_epoch{e}"]) for e in range(1, 6))
-                                 + f" %; loss {c['loss_low']}–{c['loss_high']}",
+                                 + f" %; loss {c['loss_epoch5']}",
                   measured="train acc " + ", ".join(f"{v:.2f}" for v in acc.mean(0)) + f" %; loss {loss[:, -1].mean():.3f}",
                   headline=last, claimed_value=c["acc_epoch5"])
 
 
 @judge("r000.teacher_test_acc_zero")
 def teacher_test_acc_zero(m, claim, reading):
-    """The correct evaluation against 0.0; ARTIFACT if a discriminating mistake gives exactly 0.0."""
-    figure = claim.claimed["test_acc"]
-    correct = figure_part("correct evaluation", m["correct"], figure, claim.tolerance, "%", digits=2, bounds=PCT,
-                          method="logit-t", resolution=one_image(m["n_val"]))
-    parts, reproducing = mistake_parts(m["mistakes"], figure, "test accuracy", m["contrast_model"])
+    """The correct evaluation against 0.0; ARTIFACT if a discriminating mistake prints 0.0.
+
+    Only a teacher that trained like the report's (its last-epoch training accuracy reproduced) speaks
+    for the report's: otherwise the verdict is INCONCLUSIVE whatever the evaluations print.
+    """
+    figure, res = claim.claimed["test_acc"], claim.param("print_resolution")
+    correct = accuracy_part("correct evaluation", m["correct"], figure, claim.tolerance, m["n_val"], digits=2)
+    premise = accuracy_part("premise: train accuracy like the report's", m["train_acc"], claim.claimed["train_acc"],
+                            claim.param("train_acc_tolerance"), m["n_train"], digits=2)
+    parts, reproducing = mistake_parts(m["mistakes"], figure, "test accuracy", res)
     verdict = artifact_verdict(correct.verdict, bool(reproducing))
-    return judged([correct] + parts, claimed="test accuracy 0.0 after every epoch",
-                  measured=f"correct evaluation {correct.measured}; exactly 0.0, and only for this model, from: "
-                           f"{', '.join(reproducing) or 'no mistake'}", headline=correct, claimed_value=figure,
-                  verdict=verdict)
+    if premise.verdict != Verdict.REPRODUCED:
+        verdict = Verdict.INCONCLUSIVE
+    correct.verdict = verdict  # the test figure, judged together with its mistakes and premise
+    correct.rule += "; ARTIFACT if a discriminating mistake prints 0.0; INCONCLUSIVE unless the premise holds"
+    return judged([correct, beside(premise)] + parts, claimed="test accuracy 0.0 after every epoch",
+                  measured=f"correct evaluation {describe(accuracy_ci(m['correct'], m['n_val']), '%', 2)}; prints 0.0 "
+                           f"on this teacher and not on the contrast: {', '.join(reproducing) or 'no mistake'}; train "
+                           f"acc {premise.measured}", headline=correct, claimed_value=figure, verdict=verdict)
 
 
 def _impossible_student_parts(m, claim):
-    """The correct evaluation of a NaN student against 100 % / 0.000, and the mistakes that print them."""
-    c = claim.claimed
-    correct = figure_part("correct evaluation", m["correct_acc"], c["test_acc"], claim.tolerance, "%", digits=2,
-                          bounds=PCT, method="logit-t", resolution=one_image(m["n_val"]))
-    acc_parts, acc_mistakes = mistake_parts(m["acc_mistakes"], c["test_acc"], "test accuracy", m["contrast_model"])
-    loss_parts, loss_mistakes = mistake_parts(m["loss_mistakes"], c["test_loss"], "test loss", m["contrast_model"])
-    verdict = artifact_verdict(correct.verdict, bool(acc_mistakes) and bool(loss_mistakes))
-    correct.verdict = verdict  # the part is the test figure, judged together with its mistakes
-    correct.rule += "; ARTIFACT if discriminating mistakes give 100 % and 0.000"
-    return correct, acc_parts + loss_parts, acc_mistakes + loss_mistakes
+    """The correct evaluation of a NaN student against 100 % (with 0.000 where claimed), and the mistakes that
+    print the claimed figures together."""
+    c, res = claim.claimed, claim.param("print_resolution")
+    correct = accuracy_part("correct evaluation", m["correct_acc"], c["test_acc"], claim.tolerance, m["n_val"], digits=2)
+    parts, reproducing = mistake_parts(m["acc_mistakes"], c["test_acc"], "test accuracy", res)
+    if "test_loss" in c:
+        loss_parts, loss_mistakes = mistake_parts(m["loss_mistakes"], c["test_loss"], "test loss", res)
+        parts += loss_parts
+        reproducing = sorted(set(reproducing) & set(loss_mistakes))  # one evaluation printing the pair
+    correct.verdict = artifact_verdict(correct.verdict, bool(reproducing))
+    correct.rule += "; ARTIFACT if one discriminating mistake prints the claimed figures"
+    return correct, parts, reproducing
 
 
 @judge("r000.student_test_acc_100")
@@ -92,24 +108,28 @@ def student_test_acc_100(m, claim, reading):
     """100 % and 0.000 from a NaN model; and its training accuracy of 0.44–0.50 %."""
     c = claim.claimed
     test, mistakes, reproducing = _impossible_student_parts(m, claim)
-    train = band_part("train accuracy", m["train_acc"], c["train_acc_low"], c["train_acc_high"], "%", digits=2,
-                      bounds=PCT, method="logit-t", resolution=one_image(m["n_train"]))
+    train = band_part("train accuracy (mean over epochs)", m["train_acc"], c["train_acc_low"], c["train_acc_high"],
+                      "%", digits=3, bounds=PCT, method="logit-t", resolution=one_image(m["n_train"]))
     return judged([test, train] + mistakes, claimed="test acc 100 %, loss 0.000; train acc 0.44–0.50 %",
-                  measured=f"correct evaluation {test.measured}; 100 % and 0.000 from: {', '.join(reproducing) or 'none'}; "
-                           f"train acc {train.measured}", headline=test, claimed_value=c["test_acc"])
+                  measured=f"correct evaluation {describe(accuracy_ci(m['correct_acc'], m['n_val']), '%', 2)}; 100 % "
+                           f"with 0.000 from: {', '.join(reproducing) or 'no mistake'}; train acc {train.measured}",
+                  headline=test, claimed_value=c["test_acc"])
 
 
 @judge("r000.student_ema_nan")
 def student_ema_nan(m, claim, reading):
-    """The EMA student: NaN within the first epoch, and its 100 % test accuracy."""
-    steps = m["steps_per_epoch"]
+    """The EMA student: NaN within the first epoch, its training accuracy, and its 100 % test accuracy."""
+    c, steps = claim.claimed, m["steps_per_epoch"]
     nan = [s is not None and s < steps and e for s, e in zip(m["nonfinite_step"], m["ema_loss_nan"])]
     nan_part = per_seed_part("loss NaN in epoch 1 (model and EMA)", nan, "NaN from the first epoch")
+    train = band_part("train accuracy (mean over epochs)", m["train_acc"], c["train_acc_low"], c["train_acc_high"],
+                      "%", digits=3, bounds=PCT, method="logit-t", resolution=one_image(m["n_train"]))
     test, mistakes, reproducing = _impossible_student_parts(m, claim)
-    return judged([nan_part, test] + mistakes, claimed="loss NaN, train acc 0.50 %, test acc 100 %",
-                  measured=f"NaN in epoch 1 for {sum(nan)}/{len(nan)} seeds; EMA model: correct evaluation "
-                           f"{test.measured}; 100 % and 0.000 from: {', '.join(reproducing) or 'none'}",
-                  headline=test, claimed_value=claim.claimed["test_acc"])
+    return judged([nan_part, train, test] + mistakes, claimed="loss NaN, train acc 0.50 %, test acc 100 %",
+                  measured=f"NaN in epoch 1 for {sum(nan)}/{len(nan)} seeds; train acc {train.measured}; EMA model: "
+                           f"correct evaluation {describe(accuracy_ci(m['correct_acc'], m['n_val']), '%', 2)}; 100 % "
+                           f"from: {', '.join(reproducing) or 'no mistake'}", headline=test,
+                  claimed_value=c["test_acc"])
 
 
 @judge("r000.student_fp16_nan")
@@ -131,16 +151,16 @@ def student_fp16_nan(m, claim, reading):
 @judge("r000.teacher_ema")
 def teacher_ema(m, claim, reading):
     """The report gives no figure for the EMA teacher, only its curves: the check is that it learns."""
-    res = one_image(m["n_val"])
+    n = m["n_val"]
     ema, plain = np.asarray(m["ema_acc"], float), np.asarray(m["plain_acc"], float)
     chance = np.full_like(ema, 100.0 / m["classes"])
-    learns = ordering_part("EMA teacher above chance", ema, chance, paired=True, resolution=res, unit="pp",
-                           digits=2, bounds=PP, claimed=f"learns (chance {100.0 / m['classes']:.2f} %)")
+    learns = accuracy_order("EMA teacher above chance", ema, chance, n, f"learns (chance {100.0 / m['classes']:.2f} %)",
+                            digits=2)
     diff = shown("EMA − plain (same seed)", "no figure in the report",
                  describe(mean_ci(ema - plain, bounds=PP), "pp", 2))
     return judged([learns, diff], claimed="an EMA teacher trains (curves only, no figures)",
-                  measured=f"EMA {describe(accuracy_ci(ema, res), '%', 2)}, plain "
-                           f"{describe(accuracy_ci(plain, res), '%', 2)}", headline=learns)
+                  measured=f"EMA {describe(accuracy_ci(ema, n), '%', 2)}, plain "
+                           f"{describe(accuracy_ci(plain, n), '%', 2)}", headline=learns)
 
 
 @judge("r000.epoch_time")
@@ -159,14 +179,12 @@ def epoch_time(m, claim, reading):
 @judge("r000.kd_vs_scratch")
 def kd_vs_scratch(m, claim, reading):
     """Paired: a distilled and a scratch student of one seed share initialization and data order."""
-    kd, scratch = np.asarray(m["distilled"], float), np.asarray(m["scratch"], float)
-    res = one_image(m["n_val"])
-    better = ordering_part("distilled > scratch", kd, scratch, paired=True, resolution=res, unit="pp", digits=2,
-                           bounds=PP, claimed="distilled better")
+    kd, scratch, n = np.asarray(m["distilled"], float), np.asarray(m["scratch"], float), m["n_val"]
+    better = accuracy_order("distilled > scratch", kd, scratch, n, "distilled better", digits=2)
     return judged([better, shown("teacher", "", m["teacher"])],
                   claimed="the distilled student beats the same student trained without a teacher",
-                  measured=f"distilled {describe(accuracy_ci(kd, res), '%', 2)}, scratch "
-                           f"{describe(accuracy_ci(scratch, res), '%', 2)}; teacher: {m['teacher']}", headline=better)
+                  measured=f"distilled {describe(accuracy_ci(kd, n), '%', 2)}, scratch "
+                           f"{describe(accuracy_ci(scratch, n), '%', 2)}; teacher: {m['teacher']}", headline=better)
 
 
 def constant_val_acc_fires(curve_pct, tolerance_pp: float) -> bool:
@@ -177,26 +195,52 @@ def constant_val_acc_fires(curve_pct, tolerance_pp: float) -> bool:
 
 @judge("r000.constant_val_acc")
 def constant_val_acc(m, claim, reading):
-    """The cause makes validation accuracy constant, the healthy run does not, and the cause's mechanism is measured."""
+    """"X can cause constant validation accuracy": shown by one configuration where it does, with X's mechanism measured.
+
+    REPRODUCED when the detector fires for the cause on every seed, stays quiet for the healthy run, and
+    the cause's mechanism holds; NOT REPRODUCED when the accuracy went constant but the mechanism is
+    refuted (it came from something else); INCONCLUSIVE otherwise: one configuration that does not go
+    constant does not refute "can".
+    """
     tol = claim.param("detector_tolerance_pp")
-    fires = [constant_val_acc_fires(c, tol) for c in m["cause_val_acc"]]
-    quiet = [not constant_val_acc_fires(c, tol) for c in m["healthy_val_acc"]]
-    parts = [per_seed_part("detector fires for the cause", fires, "constant validation accuracy"),
-             per_seed_part("detector quiet for the healthy run", quiet, "not constant")]
-    if "cause_first_layer_grad" in m:
-        a, b = np.log(np.asarray(m["healthy_first_layer_grad"], float)), np.log(np.asarray(m["cause_first_layer_grad"], float))
-        part = ordering_part("mechanism: first-layer gradient smaller than the healthy run's", a, b, paired=True,
-                             digits=2, claimed="vanishing")
-        part.interval = mean_ci(np.exp(b - a), method="log-t")
-        part.measured = f"cause ÷ healthy {describe(part.interval, digits=3)}; " + part.measured.split("; ")[-1]
-        parts.append(part)
-    if "cause_nonfinite" in m:
-        parts.append(per_seed_part("mechanism: the model went non-finite", m["cause_nonfinite"], "a NaN model"))
+    fires = per_seed_part("detector fires for the cause", [constant_val_acc_fires(c, tol) for c in m["cause_val_acc"]],
+                          "constant validation accuracy")
+    quiet = per_seed_part("detector quiet for the healthy run",
+                          [not constant_val_acc_fires(c, tol) for c in m["healthy_val_acc"]], "not constant")
+    mechanism = _mechanism_part(m, claim)
+    if fires.verdict == Verdict.REPRODUCED and quiet.verdict == Verdict.REPRODUCED:
+        verdict = mechanism.verdict if mechanism.verdict in (Verdict.REPRODUCED, Verdict.NOT_REPRODUCED) \
+            else Verdict.INCONCLUSIVE
+    else:
+        verdict = Verdict.INCONCLUSIVE
     spread = [float(np.ptp(np.asarray(c, float)[1:])) for c in m["cause_val_acc"]]
-    return judged(parts, claimed=f"constant validation accuracy can come from: {reading.why}",
-                  measured=f"fired for {sum(fires)}/{len(fires)} seeds, quiet for {sum(quiet)}/{len(quiet)} healthy; "
-                           f"later-epoch spread {describe(mean_ci(spread, bounds=(0.0, 100.0)), 'pp', 2)}",
-                  headline=parts[0])
+    return judged([fires, quiet, mechanism], claimed=f"constant validation accuracy can come from: {reading.why}",
+                  measured=f"{fires.measured} (later-epoch spread {describe(mean_ci(spread, bounds=(0.0, 100.0)), 'pp', 2)})"
+                           f"; healthy {quiet.measured}; mechanism: {mechanism.measured}", headline=fires,
+                  verdict=verdict)
+
+
+def _mechanism_part(m, claim):
+    """The cause's own mechanism, measured on its run."""
+    mechanism = m["mechanism"]
+    if mechanism == "vanishing":  # against the same net with tanh: same depth, optimizer and data
+        a, b = np.log(np.asarray(m["baseline_first_layer_grad"], float)), np.log(np.asarray(m["cause_first_layer_grad"], float))
+        part = ordering_part("mechanism: first-layer gradient smaller than the same net's with tanh", a, b,
+                             paired=True, digits=2, claimed="vanishing")
+        part.interval = mean_ci(np.exp(b - a), method="log-t")
+        part.measured = f"cause ÷ tanh net {describe(part.interval, digits=3)}; " + part.measured.split("; ")[-1]
+        return part
+    if mechanism == "nonfinite":
+        return per_seed_part("mechanism: the model went non-finite", m["cause_nonfinite"], "a NaN model")
+    if mechanism == "diverged":  # training loss never fell below its first epoch's
+        return per_seed_part("mechanism: training diverged (loss never below epoch 1's, or non-finite)",
+                             m["cause_diverged"], "no descent")
+    if mechanism == "memorised":  # the training set is fitted while validation stays far below
+        gap = np.asarray(m["cause_final_train_acc"], float) - np.asarray(m["cause_final_val_acc"], float)
+        return per_seed_part("mechanism: train − validation accuracy gap", gap > claim.param("overfit_gap_pp"),
+                             f"gap above {claim.param('overfit_gap_pp'):g} pp",
+                             f"gap {describe(mean_ci(gap, bounds=(-100.0, 100.0)), 'pp')}")
+    raise ValueError(f"unknown mechanism {mechanism!r}")
 
 
 @judge("r000.regularized_cost")
@@ -207,7 +251,11 @@ def regularized_cost(m, claim, reading):
     parts = [per_seed_part("minimiser = ElasticNet's", coef < tol, f"max |Δθ| < {tol:g}",
                            f"max |Δθ| {coef.max():.1e}"),
              per_seed_part("gradient check", grad < tol, f"relative error < {tol:g}", f"max {grad.max():.1e}"),
-             shown("validation MSE", "", describe(mean_ci(m["val_mse"], bounds=(0.0, np.inf)), digits=3))]
+             shown("validation MSE", "", describe(mean_ci(m["val_mse"], bounds=(0.0, np.inf)), digits=3)),
+             shown("the report's convention", "α = λ = 0.01 inside (1/2m)[…]",
+                   f"with m = 800 they weigh |θ| by {m['elastic_net']['alpha'] * m['elastic_net']['l1_ratio']:.3g} and "
+                   "θ² by α/2m: 1,600 times weaker than the same numbers in scikit-learn's ElasticNet convention, "
+                   "where the penalty stands outside the 1/2m")]
     return judged(parts, claimed="cost = (1/2m)[Σ(h(xᵢ) − yᵢ)² + λΣ|θ| + αΣθ²], α = λ = 0.01",
                   measured=f"minimiser vs ElasticNet max |Δθ| {coef.max():.1e}; gradient rel. error {grad.max():.1e}")
 
@@ -219,8 +267,11 @@ def conv_shape(m, claim, reading):
     case = tuple(m["report_case"])
     parts = [all_cases_part("report's case", [case == (c["out_c"], c["out_h"], c["out_w"])],
                             f"{c['out_h']}x{c['out_w']}x{c['out_c']}", f"{case[1]}x{case[2]}x{case[0]}"),
-             all_cases_part("formula = nn.Conv2d", m["agrees"], "equal on every shape")]
+             all_cases_part("the report's formula (no floor) = nn.Conv2d where S divides I − K + 2P", m["agrees"],
+                            "equal on every such shape"),
+             shown("shapes where the formula needs a floor", "", f"{m['needs_floor']} of the grid")]
     return judged(parts, claimed="8 filters 6x6, stride 2, padding 1 on 32x32x32 → 15x15x8",
-                  measured=f"nn.Conv2d gives {case[1]}x{case[2]}x{case[0]}; the formula agrees on {sum(m['agrees'])}/"
-                           f"{len(m['agrees'])} shapes, {m['needs_floor']} of which need the floor the report omits")
+                  measured=f"nn.Conv2d gives {case[1]}x{case[2]}x{case[0]}; the report's formula agrees on "
+                           f"{sum(m['agrees'])}/{len(m['agrees'])} shapes where it gives an integer; "
+                           f"{m['needs_floor']} more need the floor it omits")
 

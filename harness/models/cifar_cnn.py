@@ -13,16 +13,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-class CentredSigmoid(nn.Module):
-    """sigmoid(x) − 0.5 = tanh(x/2)/2: zero-centred like tanh, with sigmoid's slope (a control for report 002)."""
+class ShiftedTanh(nn.Module):
+    """tanh(x) + 1: tanh's slope, centred at 1 instead of 0 (report 002's control for its centring explanation)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(x) - 0.5
+        return torch.tanh(x) + 1.0
 
 
 ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
-    "sigmoid_centred": CentredSigmoid,
+    "tanh_shifted": ShiftedTanh,
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
     "leaky_relu": lambda: nn.LeakyReLU(0.01),
@@ -66,7 +66,7 @@ class CifarCNN(nn.Module):
 
     Args:
         n_fc: number of FC layers including the output layer (report: 3 to 6; Q2: 2).
-        activation: 'sigmoid', 'sigmoid_centred', 'tanh', 'relu' or 'leaky_relu', used after every conv and hidden FC layer.
+        activation: 'sigmoid', 'tanh', 'tanh_shifted', 'relu' or 'leaky_relu', used after every conv and hidden FC layer.
         num_classes: outputs (10 for CIFAR-10, 2 for the Q2 two-class task).
         batch_norm: BatchNorm1d after each hidden FC layer.
         skip: identity skip connections around hidden FC layers of equal width.

@@ -58,7 +58,8 @@ def forward(template: CifarCNN, params: dict[str, torch.Tensor], buffers: dict[s
             x: torch.Tensor, training: bool) -> torch.Tensor:
     """Every member of ``template``'s architecture on its own slice of ``x`` (``E x B x C x H x W``) → ``E x B x out``."""
     e, batch = x.shape[:2]
-    h = x.transpose(0, 1).reshape(batch, e * x.shape[2], *x.shape[3:])
+    # Channels-last grouped convolutions run about twice as fast on a CPU as NCHW ones at these sizes.
+    h = x.transpose(0, 1).reshape(batch, e * x.shape[2], *x.shape[3:]).contiguous(memory_format=torch.channels_last)
     h = template.pool(template.act(_conv(h, params["conv1.weight"], params["conv1.bias"])))
     h = template.pool(template.act(_conv(h, params["conv2.weight"], params["conv2.bias"])))
     h = h.reshape(batch, e, -1).transpose(0, 1)  # E x B x features, each member's channels in order

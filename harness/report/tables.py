@@ -31,9 +31,11 @@ Verdicts are computed by each claim's judge, a pure function of the measurements
 A claim of several parts shows each part's verdict; it is REPRODUCED only if every judged part is, NOT REPRODUCED if
 any is. Parts marked *shown* are figures beside the verdict, not part of it.
 
-Intervals (95 %): accuracies in % by a t-interval on the logit scale (never outside 0–100 %); ratios by a t-interval
-on the log scale around the geometric mean (never negative); other figures by a t-interval, clipped to the quantity's
-range (a difference of two percentages stays within ±100 pp). Orderings of runs that share seeds, initialization and
+Intervals (95 %): a report's figure is one run, so it is set against the prediction interval of one more run
+(mean ± t·s·√(1 + 1/n), marked "one more run"); other intervals are those of the mean. Accuracies in % use a
+t-interval on the logit scale (never outside 0–100 %) whose spread is at least the binomial noise of the test set;
+ratios a t-interval on the log scale around the geometric mean (never negative); other figures a t-interval,
+clipped to the quantity's range (a difference of two percentages stays within ±100 pp). Orderings of runs that share seeds, initialization and
 data order use the paired t-test (`scipy.stats.ttest_rel`); independent runs use Welch's test. Each row names its test."""
 
 SMOKE_NOTE = ("**Smoke budget:** these verdicts come from small subsets of the real data and 2 seeds. They show "
@@ -164,7 +166,7 @@ def report_markdown(report: str, records: list[dict], environment: dict) -> str:
         claim = catalog.get(r["claim_id"])
         figures = "; ".join(f"{k} = {_fmt(v)}" for k, v in r.get("figures", {}).items())
         rows.append({
-            "claim": r["claim_id"], "section": claim.section, "reading": f"{r['reading']}: {r.get('reading_text', '')}",
+            "claim": r["claim_id"], "section": claim.section, "reading": r["reading"],
             "the report says": r["claimed"], "measured": r["measured"], "metric": r.get("metric", ""),
             "mean [95 % CI]": format_interval(r), _verdict_header(profile): _verdict_cell(r["verdict"], profile),
             "parts": parts_text(r, judged_only=False), "other figures": figures, "data": r.get("data", ""),
@@ -174,7 +176,11 @@ def report_markdown(report: str, records: list[dict], environment: dict) -> str:
     for claim_id in dict.fromkeys(r["claim_id"] for r in records):
         claim = catalog.get(claim_id)
         opened = "; ".join(f"{k}: {v}" for k, v in claim.open_choices.items())
-        choices.append(f"- `{claim_id}` — check: {claim.check}. Readings where the report is silent: {opened}.")
+        choices.append(f"- `{claim_id}` — check: {claim.check}. Where the report is silent: {opened}. Readings:")
+        # Each reading's explanation once, here, rather than in every row of the table.
+        choices += [f"  - `{reading.name}`: {reading.why}"
+                    + (" (" + ", ".join(f"{k}={v}" for k, v in reading.choices.items()) + ")" if reading.choices else "")
+                    for reading in claim.readings]
     title = f"Report {report}" if report[0].isdigit() else "Positive controls"
     return "\n".join([
         f"# {title} — {profile} profile", "", _header(environment, records), "",

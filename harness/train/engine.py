@@ -10,6 +10,7 @@ are read once an epoch.
 from __future__ import annotations
 
 import collections
+import copy
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -52,6 +53,7 @@ class TrainConfig:
     watch_nonfinite: bool = False
     grad_norm_steps: tuple[int, ...] = ()  # global steps (0-based) at which per-layer gradient norms are kept
     running_loss_window: int | None = None  # also record the mean loss of the last N steps of each epoch
+    snapshot_epochs: tuple[int, ...] = ()  # keep a copy of the model after these epochs (1-based)
     eval_batch_size: int = 1000
     label: str = ""  # for progress lines
 
@@ -70,10 +72,30 @@ class TrainResult:
     seconds: float = 0.0
     steps: int = 0
     key: str = ""  # the session's memo key of this run (its full specification), when trained through it
+    snapshots: dict[int, Ensemble] = field(default_factory=dict)  # epoch -> the model after it
+    steps_per_epoch: int = 0
 
     def final(self, key: str) -> np.ndarray:
         """Last-epoch value of history ``key`` for each member."""
         return self.history[key][:, -1]
+
+    def truncated(self, epochs: int) -> "TrainResult":
+        """This run as it stood after ``epochs`` epochs: the same run cut short (its snapshot, its history).
+
+        With a constant learning rate and each member's data order drawn epoch by epoch from its own
+        generator, the first epochs of a longer run are exactly the shorter run (tests/test_engine.py).
+        """
+        if epochs not in self.snapshots:
+            raise KeyError(f"no snapshot after epoch {epochs}: train with snapshot_epochs=({epochs},); "
+                           f"snapshots: {sorted(self.snapshots)}")
+        cut = epochs * self.steps_per_epoch
+        return replace(self, model=self.snapshots[epochs], ema=None, history={k: v[:, :epochs] for k, v in
+                                                                               self.history.items()},
+                       nonfinite=[dict(e, step=e["step"] if e["step"] is not None and e["step"] < cut else None)
+                                  for e in self.nonfinite],
+                       grad_norms={s: g for s, g in self.grad_norms.items() if s < cut}, steps=cut,
+                       seconds=self.seconds * epochs / max(1, self.history["train_loss"].shape[1]), snapshots={},
+                       key=f"{self.key}[:{epochs} epochs]")
 
 
 # The optimizer's implementation is pinned so that a claim means the same on every device: CUDA
@@ -193,6 +215,7 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
     if ema is not None and test_data is not None:
         keys += ["ema_test_loss", "ema_test_acc"]
     history = {k: np.zeros((size, cfg.epochs)) for k in keys}
+    snapshots: dict[int, Ensemble] = {}
     step = 0
     started = time.perf_counter()
     for epoch in range(cfg.epochs):
@@ -253,6 +276,8 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
             if ema is not None:
                 history["ema_test_loss"][:, epoch], history["ema_test_acc"][:, epoch] = evaluate(
                     ema.module, test_data, cfg.eval_batch_size, cfg.precision)
+        if epoch + 1 in cfg.snapshot_epochs:
+            snapshots[epoch + 1] = copy.deepcopy(model)
         log.info("%s epoch %d/%d: train loss %s acc %s%s (%.1fs)", cfg.label or "run", epoch + 1, cfg.epochs,
                  np.array2string(history["train_loss"][:, epoch], precision=3),
                  np.array2string(history["train_acc"][:, epoch], precision=3),
@@ -264,7 +289,7 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
     return TrainResult(
         seeds=list(seeds), model=model, ema=None if ema is None else ema.module, history=history, nonfinite=watch.report(),
         grad_norms={s: g.cpu().numpy() for s, g in sorted(grad_norms.items())}, grad_norm_layers=layer_names,
-        seconds=seconds, steps=step,
+        seconds=seconds, steps=step, snapshots=snapshots, steps_per_epoch=step // max(1, cfg.epochs),
     )
 
 
@@ -279,7 +304,8 @@ def _concat_results(parts: list[TrainResult]) -> TrainResult:
         nonfinite=[r for p in parts for r in p.nonfinite],
         grad_norms={s: np.concatenate([p.grad_norms[s] for p in parts]) for s in first.grad_norms},
         grad_norm_layers=first.grad_norm_layers,
-        seconds=sum(p.seconds for p in parts), steps=first.steps,
+        seconds=sum(p.seconds for p in parts), steps=first.steps, steps_per_epoch=first.steps_per_epoch,
+        snapshots={e: Ensemble.concat([p.snapshots[e] for p in parts]) for e in first.snapshots},
     )
 
 

@@ -29,6 +29,7 @@ def test_depth_sweep(harness, reading):
         "n_test": len(cifar(run)[1]),
         "test_acc": {str(d): pct(r.final("test_acc")) for d, r in results.items()},
         "loss_epoch2": {str(d): r.history["train_loss"][:, 1].tolist() for d, r in results.items()},
+        "loss_epoch2_running": {str(d): r.history["train_loss_running"][:, 1].tolist() for d, r in results.items()},
     }, curves={f"test_acc_depth{d}": r.history["test_acc"].tolist() for d, r in results.items()})
     for d in DEPTHS:
         assert results[d].history["test_acc"].shape == (len(harness.seeds), 2)
@@ -44,12 +45,16 @@ def mean_gradient_norms(result) -> dict[str, list[float]]:
 @for_each_reading("r002.depth6_vanishing")
 def test_depth6_vanishing(harness, reading):
     run = harness.start("r002.depth6_vanishing", reading)
-    five, six = depth_run(run, 5), depth_run(run, 6)
+    four, five, six = depth_run(run, 4), depth_run(run, 5), depth_run(run, 6)
     # The layer the 6-layer net adds is its last hidden one; every layer before it gets its gradient through it.
+    # Those the 4-layer net has too (its own added layer is hidden.2) are compared step by step.
     added = f"hidden.{len(six.model.template.hidden) - 1}.linear.weight"
-    below = [layer for layer in six.grad_norm_layers[: six.grad_norm_layers.index(added)]]
-    harness.conclude(run, {"grad_norm_depth5": mean_gradient_norms(five), "grad_norm_depth6": mean_gradient_norms(six),
-                           "layers_below_added": below, "steps": list(six.grad_norms)},
+    below = [layer for layer in six.grad_norm_layers[: six.grad_norm_layers.index(added)]
+             if layer in four.grad_norm_layers]
+    harness.conclude(run, {"grad_norm_depth4": mean_gradient_norms(four), "grad_norm_depth5": mean_gradient_norms(five),
+                           "grad_norm_depth6": mean_gradient_norms(six), "layers_below_added": below,
+                           "steps": list(six.grad_norms), "n_test": len(cifar(run)[1]),
+                           "test_acc_depth5": pct(five.final("test_acc")), "test_acc_depth6": pct(six.final("test_acc"))},
                      curves={f"grad_norm_depth{d}_{layer}": [[float(n[s, i]) for n in r.grad_norms.values()]
                                                              for s in range(r.model.size)]
                              for d, r in ((5, five), (6, six)) for i, layer in enumerate(r.grad_norm_layers)

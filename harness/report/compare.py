@@ -1,0 +1,58 @@
+"""Compare two result sets: changed verdicts, figures whose intervals no longer overlap, rows added or missing."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+
+def read_claims_csv(path: Path) -> dict[tuple[str, str], dict]:
+    """``(id, reading) → row`` of a results folder's claims.csv (or of the file itself)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "claims.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no claims.csv there; give a results folder or a claims.csv file")
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and not {"id", "reading", "verdict"} <= set(rows[0]):
+        raise ValueError(f"{path}: not a claims.csv written by the harness (needs id, reading, verdict columns)")
+    return {(r["id"], r["reading"]): r for r in rows}
+
+
+def _interval(row: dict) -> tuple[float, float] | None:
+    try:
+        low, high = float(row.get("ci_low") or "nan"), float(row.get("ci_high") or "nan")
+    except ValueError:
+        return None
+    return None if low != low or high != high else (low, high)
+
+
+def compare(old: Path, new: Path) -> pd.DataFrame:
+    """One row per difference that matters: a changed verdict, disjoint intervals, a row added or missing."""
+    before, after = read_claims_csv(old), read_claims_csv(new)
+    rows = []
+    for key in sorted(before.keys() | after.keys()):
+        a, b = before.get(key), after.get(key)
+        if a is None or b is None:
+            rows.append({"claim": key[0], "reading": key[1], "change": "added" if a is None else "missing",
+                         "old": "" if a is None else a["verdict"], "new": "" if b is None else b["verdict"]})
+            continue
+        if a["verdict"] != b["verdict"]:
+            rows.append({"claim": key[0], "reading": key[1], "change": "verdict changed", "old": a["verdict"],
+                         "new": b["verdict"]})
+        ia, ib = _interval(a), _interval(b)
+        if ia and ib and (ia[1] < ib[0] or ib[1] < ia[0]):
+            rows.append({"claim": key[0], "reading": key[1], "change": "intervals no longer overlap",
+                         "old": f"{a['measured_mean']} [{ia[0]:.4g}, {ia[1]:.4g}]",
+                         "new": f"{b['measured_mean']} [{ib[0]:.4g}, {ib[1]:.4g}]"})
+    return pd.DataFrame(rows, columns=["claim", "reading", "change", "old", "new"])
+
+
+def compare_markdown(table: pd.DataFrame, old: Path, new: Path) -> str:
+    """The comparison as markdown, with a one-line summary first."""
+    changed = int((table["change"] == "verdict changed").sum()) if len(table) else 0
+    head = f"Comparing `{old}` with `{new}`: {changed} verdict(s) changed, {len(table)} difference(s) in all."
+    return head + "\n\n" + (table.to_markdown(index=False) if len(table) else "_no differences_") + "\n"

@@ -1,0 +1,37 @@
+"""python -m harness compare: changed verdicts, disjoint intervals, rows added or missing; the exit status."""
+
+from __future__ import annotations
+
+from harness.cli import main
+
+HEADER = "id,reading,verdict,metric,claimed,measured_mean,ci_low,ci_high,interval_method,n_seeds,unit,parts\n"
+
+
+def _write(folder, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "claims.csv").write_text(HEADER + "".join(f"{r}\n" for r in rows))
+    return folder
+
+
+def test_compare_finds_every_kind_of_change_and_fails_on_a_changed_verdict(tmp_path, capsys):
+    old = _write(tmp_path / "old", ["a.x,r,REPRODUCED,m,c,50,48,52,t,5,%,", "a.y,r,INCONCLUSIVE,m,c,10,5,15,t,5,%,",
+                                    "a.gone,r,REPRODUCED,m,c,1,0,2,t,5,%,"])
+    new = _write(tmp_path / "new", ["a.x,r,NOT REPRODUCED,m,c,30,28,32,t,5,%,", "a.y,r,INCONCLUSIVE,m,c,11,6,16,t,5,%,",
+                                    "a.new,r,REPRODUCED,m,c,1,0,2,t,5,%,"])
+    assert main(["compare", str(old), str(new)]) == 1
+    out = capsys.readouterr().out
+    assert "1 verdict(s) changed" in out
+    for change in ("verdict changed", "intervals no longer overlap", "added", "missing"):
+        assert change in out
+    assert "a.y" not in out  # overlapping intervals and the same verdict: no difference
+
+
+def test_compare_of_equal_results_exits_0(tmp_path, capsys):
+    rows = ["a.x,r,REPRODUCED,m,c,50,48,52,t,5,%,"]
+    assert main(["compare", str(_write(tmp_path / "a", rows) / "claims.csv"), str(_write(tmp_path / "b", rows))]) == 0
+    assert "_no differences_" in capsys.readouterr().out
+
+
+def test_compare_names_a_missing_file(tmp_path, capsys):
+    assert main(["compare", str(tmp_path / "nowhere"), str(tmp_path / "nowhere")]) == 2
+    assert "no claims.csv there" in capsys.readouterr().err
