@@ -53,14 +53,18 @@ def _t_half(x: np.ndarray, confidence: float, kind: str = "mean", sd_floor: floa
 
 
 def mean_ci(values, confidence: float = 0.95, bounds: tuple[float, float] | None = None,
-            method: str = "t", resolution: float = 0.0, kind: str = "mean", sd_floor: float = 0.0) -> Interval:
+            method: str = "t", resolution: float = 0.0, kind: str = "mean", sd_floor: float = 0.0,
+            trials: int | None = None) -> Interval:
     """Mean of ``values`` (one per seed) with a ``confidence`` interval by ``method`` (see the module doc).
 
     ``bounds`` is the quantity's range: the ``t`` interval is clipped to it, and ``logit-t``
     needs it. ``resolution`` is the smallest step the measurement can take (for logit-t).
     ``kind`` 'prediction' gives the interval of one more run instead of the mean's. ``sd_floor``
     is the least spread a single measurement has (on the interval's scale): seeds that agree
-    exactly still carry the noise of measuring on a finite test set.
+    exactly still carry the noise of measuring on a finite test set. ``trials`` (logit-t) is the
+    number of images each rate was measured on: when every seed sits at a bound (all 0 %, all
+    100 %), the interval is the exact Clopper–Pearson one of the pooled images (one run's, for a
+    prediction), since no t-interval or delta method holds there.
     """
     if kind not in ("mean", "prediction"):
         raise ValueError(f"kind must be 'mean' or 'prediction', not {kind!r}")
@@ -73,6 +77,8 @@ def mean_ci(values, confidence: float = 0.95, bounds: tuple[float, float] | None
     mean = float(np.mean(x))
     if n < 2 or not np.isfinite(x).all():
         return Interval(mean, float("nan"), float("nan"), n, method, kind)
+    if method == "log-t" and (x <= 0).any():
+        return Interval(mean, float("nan"), float("nan"), n, method, kind)  # a zero ratio has no log scale
     if method == "t":
         half = _t_half(x, confidence, kind, sd_floor)
         low, high = mean - half, mean + half
@@ -89,6 +95,13 @@ def mean_ci(values, confidence: float = 0.95, bounds: tuple[float, float] | None
         if bounds is None:
             raise ValueError("logit-t intervals need the quantity's bounds")
         lo, hi = bounds
+        if trials and (np.all(x <= lo) or np.all(x >= hi)):
+            pooled = trials if kind == "prediction" else trials * n
+            tail = (1 - confidence) / 2
+            inner = float(sps.beta.ppf(1 - tail, 1, pooled))  # Clopper–Pearson bound with no success (or failure)
+            if np.all(x <= lo):
+                return Interval(mean, lo, lo + (hi - lo) * inner, n, "clopper-pearson", kind)
+            return Interval(mean, hi - (hi - lo) * inner, hi, n, "clopper-pearson", kind)
         margin = max(resolution, 1e-9 * (hi - lo)) / 2
         p = (np.clip(x, lo + margin, hi - margin) - lo) / (hi - lo)
         logits = np.log(p / (1 - p))
@@ -115,7 +128,7 @@ def accuracy_sd(values_pct, n_images: int) -> float:
 def accuracy_ci(values_pct, n_images: int, confidence: float = 0.95, kind: str = "mean") -> Interval:
     """Interval of a mean accuracy in % measured on ``n_images`` images (logit-t on [0, 100], binomial floor)."""
     return mean_ci(values_pct, confidence, bounds=(0.0, 100.0), method="logit-t", resolution=100.0 / n_images,
-                   kind=kind, sd_floor=accuracy_sd(values_pct, n_images))
+                   kind=kind, sd_floor=accuracy_sd(values_pct, n_images), trials=n_images)
 
 
 def greater_p(a, b, paired: bool, resolution: float = 0.0, sd_floor: float = 0.0) -> float:

@@ -158,7 +158,8 @@ def combine(verdicts) -> Verdict:
 
 # ---------------------------------------------------------------- rules as table parts
 
-_METHOD_WORDS = {"t": "t-interval", "logit-t": "logit-scale t-interval", "log-t": "log-scale t-interval"}
+_METHOD_WORDS = {"t": "t-interval", "logit-t": "logit-scale t-interval", "log-t": "log-scale t-interval",
+                 "clopper-pearson": "exact binomial (Clopper–Pearson) interval"}
 
 
 def _words(interval: Interval) -> str:

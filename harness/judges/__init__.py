@@ -53,7 +53,7 @@ def accuracy_part(name: str, values, claimed: float, tolerance: float, n_images:
     """A claimed accuracy in %, judged by the figure rule on the logit scale, with the binomial noise of
     ``n_images`` images as the least spread and one image as the resolution."""
     return figure_part(name, values, claimed, tolerance, "%", digits=digits, bounds=PCT, method="logit-t",
-                       resolution=one_image(n_images), sd_floor=accuracy_sd(values, n_images))
+                       resolution=one_image(n_images), sd_floor=accuracy_sd(values, n_images), trials=n_images)
 
 
 def accuracy_floor(n_images: int, *groups) -> float:

@@ -113,23 +113,27 @@ def depth6_vanishing(m, claim, reading):
     """
     g4, g5, g6 = m["grad_norm_depth4"], m["grad_norm_depth5"], m["grad_norm_depth6"]
     parts = []
-    for layer in m["layers_below_added"]:
-        l4, l5, l6 = (np.log(np.asarray(g[layer], float)) for g in (g4, g5, g6))
+    for i, layer in enumerate(m["layers_below_added"]):
+        with np.errstate(divide="ignore"):  # a zero norm gives -inf, and the test then says INCONCLUSIVE
+            l4, l5, l6 = (np.log(np.asarray(g[layer], float)) for g in (g4, g5, g6))
         step56, step45 = l5 - l6, l4 - l5  # how much each added layer shrinks this layer's gradient (log)
         part = ordering_part(f"{layer}: 5 → 6 shrinks it more than 4 → 5", step56, step45, paired=True, digits=2,
                              claimed="a sudden shrink at 6")
-        part.measured = (f"6 FC ÷ 5 FC {describe(mean_ci(np.exp(-step56), method='log-t'), digits=3)}, 5 FC ÷ 4 FC "
+        # The headline: (6 FC ÷ 5 FC) ÷ (5 FC ÷ 4 FC), below 1 when the sixth layer shrinks it more.
+        part.interval = mean_ci(np.exp(step45 - step56), method="log-t")
+        part.measured = (f"(6÷5) ÷ (5÷4) {describe(part.interval, digits=3)}; 6÷5 "
+                         f"{describe(mean_ci(np.exp(-step56), method='log-t'), digits=3)}, 5÷4 "
                          f"{describe(mean_ci(np.exp(-step45), method='log-t'), digits=3)}; " + part.measured.split("; ")[-1])
-        part.interval = mean_ci(np.exp(-step56), method="log-t")
-        parts.append(part)
+        # One pre-specified layer decides (the first, where a vanishing gradient shows most): judging every
+        # layer would need all of them to pass one way and only one to fail the other.
+        parts.append(part if i == 0 else beside(part))
     premise = accuracy_order("premise: accuracy drops 5 → 6 FC", m["test_acc_depth5"], m["test_acc_depth6"],
                              m["n_test"], "5 FC > 6 FC")
-    verdict = judged(parts, "", "").verdict
-    if verdict == Verdict.REPRODUCED and premise.verdict != Verdict.REPRODUCED:
-        verdict = Verdict.INCONCLUSIVE  # a sudden gradient shrink, but no drop for it to explain
-    first = parts[0]
+    verdict = parts[0].verdict
+    if premise.verdict != Verdict.REPRODUCED:
+        verdict = Verdict.INCONCLUSIVE  # no measured drop for a vanishing gradient to explain
     return judged(parts + [beside(premise)], claimed="the drop at 6 FC layers is a vanishing gradient",
-                  measured=f"first layer: {first.measured}; accuracy drop {premise.measured}", headline=first,
+                  measured=f"first layer {parts[0].measured}; accuracy drop {premise.measured}", headline=parts[0],
                   verdict=verdict)
 
 

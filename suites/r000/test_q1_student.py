@@ -94,14 +94,12 @@ def impossible_figures(model, contrast, val_data) -> dict:
 
     on_model, on_contrast = evaluate(model), evaluate(contrast)
 
-    def printed(index: int) -> dict:
-        return {name: {"model": [r[name][index] for r in on_model],
-                       "contrasts": {"the teacher of the same seed": [r[name][index] for r in on_contrast]}}
-                for name in MISTAKES}
-
     return {"correct_acc": [row["correct"][0] for row in on_model], "n_val": len(val_data),
-            "correct_loss": [row["correct"][1] for row in on_model], "acc_mistakes": printed(0),
-            "loss_mistakes": printed(1), "class_0_share_of_val": 100.0 * float((labels == 0).double().mean())}
+            "correct_loss": [row["correct"][1] for row in on_model],
+            "mistakes": {name: {"model": [list(r[name]) for r in on_model],  # (accuracy, loss) as printed together
+                                "contrasts": {"the teacher of the same seed": [list(r[name]) for r in on_contrast]}}
+                         for name in MISTAKES},
+            "class_0_share_of_val": 100.0 * float((labels == 0).double().mean())}
 
 
 @for_each_reading("r000.student_test_acc_100")
