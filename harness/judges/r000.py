@@ -92,8 +92,10 @@ def teacher_test_acc_zero(m, claim, reading):
     parts, reproducing = mistake_parts(m["mistakes"], figure, "test accuracy", res)
     explained = bool(reproducing) and premise.verdict == Verdict.REPRODUCED
     verdict = artifact_verdict(correct.verdict, explained)
-    overall = shown("the figure with its mistakes", "0.0", f"{verdict}: correct evaluation {correct.verdict}; "
-                    f"discriminating mistakes {', '.join(reproducing) or 'none'}; premise {premise.verdict}")
+    overall = Part("the figure with its mistakes", verdict, "0.0",
+                   f"correct evaluation {correct.verdict}; discriminating mistakes {', '.join(reproducing) or 'none'}; "
+                   f"premise {premise.verdict}", "ARTIFACT if the correct evaluation refutes 0.0, a discriminating "
+                   "mistake prints it, and the teacher trained like the report's; else the correct evaluation's verdict")
     return judged([beside(correct), beside(premise), overall] + parts, claimed="test accuracy 0.0 after every epoch",
                   measured=f"correct evaluation {correct.measured}; prints 0.0 on this teacher and not on the "
                            f"contrast: {', '.join(reproducing) or 'no mistake'}; train acc {premise.measured}",
