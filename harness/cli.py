@@ -33,9 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
     pin = claims.add_parser("pin", help="record the verdicts a full run measured, for the full profile to assert")
     pin.add_argument("csv", type=Path, help="results/full/claims.csv of a reviewed full-profile run")
 
+    cache = sub.add_parser("cache", help="the results cache of finished training runs")
+    cache.add_argument("action", choices=["status", "clear"])
+    cache.add_argument("--cache-dir", default=None, help="default: $HARNESS_CACHE, else <data root>/runs")
+    _data_root_arg(cache)
+
     cmp = sub.add_parser("compare", help="what changed between two result sets; exit 1 when a verdict changed")
     cmp.add_argument("old", type=Path, help="a results folder or its claims.csv (the reference)")
     cmp.add_argument("new", type=Path, help="a results folder or its claims.csv (the run to check)")
+    cmp.add_argument("--exact", action="store_true",
+                     help="report every differing field (timing claims aside) and exit 1 on any: two runs of the same "
+                          "code must agree")
     return parser
 
 
@@ -69,11 +77,21 @@ def main(argv: list[str] | None = None) -> int:
             elif args.action == "pin":
                 pinned = catalog.pin_verdicts(args.csv)
                 print(f"pinned {len(pinned)} verdicts into {catalog.PINNED_FILE}")
+        elif args.command == "cache":
+            from .runcache import RunCache, default_cache_dir
+
+            cache = RunCache(default_cache_dir(resolve_data_root(args.data_root), args.cache_dir))
+            if args.action == "status":
+                print(cache.status())
+            else:
+                print(f"removed {cache.clear()} cached runs from {cache.folder}")
         elif args.command == "compare":
             from .report.compare import compare, compare_markdown
 
-            table = compare(args.old, args.new)
+            table = compare(args.old, args.new, exact=args.exact)
             print(compare_markdown(table, args.old, args.new), end="")
+            if args.exact:
+                return 1 if len(table) else 0
             return 1 if len(table) and (table["change"] == "verdict changed").any() else 0
     except (DataError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from harness.progress import BoardHandler, ProgressBoard, Ticker
+from harness.runcache import RunCache, default_cache_dir
 
 
 
@@ -40,6 +41,10 @@ def pytest_addoption(parser):
     group.addoption("--max-hours", type=float, default=None,
                     help="time budget of the session: a claim whose cost estimate does not fit in what is left is "
                          "recorded NOT RUN with its estimate (default: none on a GPU, 3 on a CPU)")
+    group.addoption("--cache-dir", default=None,
+                    help="where finished training runs are kept across sessions (default: $HARNESS_CACHE, else "
+                         "<data root>/runs); a rerun loads them instead of training")
+    group.addoption("--no-cache", action="store_true", help="train every run again and keep nothing across sessions")
     group.addoption("--require-data", action="store_true",
                     help="fail the session when a data set is missing, instead of recording NOT RUN and skipping "
                          "(CI passes it)")
@@ -47,6 +52,27 @@ def pytest_addoption(parser):
 
 def _is_worker(config) -> bool:
     return hasattr(config, "workerinput")
+
+
+def _claim_results_dir(results_dir: Path):
+    """Check that ``results_dir`` is writable before any training, and hold it for this session alone."""
+    from filelock import FileLock, Timeout
+
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        probe = results_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise pytest.UsageError(f"--results-dir {results_dir}: cannot write there ({exc.strerror or exc}); choose a "
+                                "writable folder with --results-dir") from None
+    lock = FileLock(str(results_dir / ".session.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise pytest.UsageError(f"--results-dir {results_dir}: another session is writing there now; wait for it, "
+                                "or give this one another folder with --results-dir") from None
+    return lock
 
 
 def _require_data(root: Path) -> None:
@@ -79,10 +105,15 @@ def pytest_configure(config):
     numerics.set_deterministic_numerics()
     if getattr(config.option, "dist", None) == "load":
         config.option.dist = "loadgroup"  # honour the groups above (xdist's default would ignore them)
+    if _is_worker(config) and config.workerinput.get("harness_loadgroup"):
+        # Workers parse the original command line again (dist "load"): tell them to name the groups.
+        config.option.loadgroup = True
     if config.getoption("--require-data") and not _is_worker(config):
         _require_data(resolve_data_root(config.getoption("--data-root")))
     root = Path(config.rootpath)
     results_dir = Path(config.getoption("--results-dir") or root / "results" / profile).resolve()
+    if not _is_worker(config):
+        config._harness_results_lock = _claim_results_dir(results_dir)
     # Training runs shared by several claims are stored here once per session, for every worker.
     if _is_worker(config):
         memo_dir = Path(config.workerinput["harness_memo_dir"])
@@ -93,6 +124,8 @@ def pytest_configure(config):
         data_root=resolve_data_root(config.getoption("--data-root")), results_dir=results_dir,
         environment=environment(profile, device, root), memo_dir=memo_dir,
         require_data=config.getoption("--require-data"),
+        run_cache=None if config.getoption("--no-cache") else RunCache(
+            default_cache_dir(resolve_data_root(config.getoption("--data-root")), config.getoption("--cache-dir"))),
     )
     config._harness_started = (config.workerinput["harness_started"] if _is_worker(config) else time.time())
     config._harness.started = config._harness_started
@@ -115,8 +148,10 @@ def pytest_configure_node(node):
     """pytest-xdist: hand each worker the controller's folder of shared training runs."""
     node.workerinput["harness_memo_dir"] = str(node.config._harness.memo_dir)
     node.workerinput["harness_started"] = node.config._harness_started
+    node.workerinput["harness_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns these marks into groups
 def pytest_collection_modifyitems(config, items):
     """Keep claims that share training runs on one worker: one xdist group per optimizer momentum.
 
@@ -145,6 +180,12 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     harness = getattr(item.config, "_harness", None)
+    if call.when == "call" and harness is not None and call.excinfo is not None and harness.running is not None \
+            and call.excinfo.errisinstance((torch.OutOfMemoryError, MemoryError)):
+        # Out of memory is a fact about this device, not a verdict: the claim is recorded NOT RUN with the
+        # error, and the session goes on with the other claims.
+        harness.running.record_not_run(f"out of memory on {harness.environment['device']}: "
+                                       f"{str(call.excinfo.value).splitlines()[0][:300]}")
     if call.when == "call" and harness is not None:
         # The verdicts this test recorded travel to the controller with its report (also under xdist).
         for result in harness.concluded:
@@ -177,6 +218,9 @@ def pytest_unconfigure(config):
         ticker.stop()
     if not _is_worker(config) and hasattr(config, "_harness"):
         shutil.rmtree(config._harness.memo_dir, ignore_errors=True)
+        lock = getattr(config, "_harness_results_lock", None)
+        if lock is not None:
+            lock.release()
 
 
 def pytest_report_header(config):
@@ -205,7 +249,9 @@ def pytest_sessionfinish(session, exitstatus):
     records = h.results_dir / RECORDS
     fresh = records.is_dir() and any(p.stat().st_mtime >= config._harness_started for p in records.glob("*.json"))
     if fresh:  # only sessions that ran claims rewrite the tables
-        written = write_results(h.results_dir, h.environment)
+        # An interrupted session (Ctrl-C) keeps the records of the claims that finished and says so in its tables.
+        written = write_results(h.results_dir, h.environment,
+                                incomplete=exitstatus == pytest.ExitCode.INTERRUPTED)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter:
             reporter.write_line(f"claims harness: wrote {len(written)} result files to {h.results_dir}")

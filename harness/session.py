@@ -12,6 +12,7 @@ A suite test measures, then hands its measurements to the claim's judge::
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,7 @@ from .data import DataMissing, DeviceData, load_images, select
 from .data.cache import fingerprint
 from .judges import judge_claim
 from .report import record_path, write_record
+from .runcache import RunCache, code_hash
 from .train import train
 
 log = logging.getLogger("harness")
@@ -72,6 +74,8 @@ class Harness:
     started: float = field(default_factory=time.time)  # the session's start (the controller's clock)
     max_hours: float | None = None  # the time budget; None: no limit
     concluded: list = field(default_factory=list)  # results recorded by the running test (for its report)
+    run_cache: "RunCache | None" = None  # finished runs kept across sessions (None: --no-cache)
+    running: "ClaimRun | None" = None  # the claim the current test measures (for a record if it runs out of memory)
     _data: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -117,8 +121,14 @@ class Harness:
         device): one that does not fit in the time budget records that claim NOT RUN and skips it.
         """
         key = run_key(model_spec, cfg, train_data, test_data, self.seeds, None if teacher is None else teacher.key)
+        # The code a cached run depends on: the harness, and the module that called for the run.
+        code = code_hash(inspect.currentframe().f_back.f_code.co_filename) if self.run_cache is not None else ""
 
         def compute():
+            if self.run_cache is not None:
+                cached = self.run_cache.load(key, code, model_fn, self.device)
+                if cached is not None:
+                    return cached
             if budget_for is not None:
                 per_step = self.seconds_per_step(model_fn, model_spec, cfg, train_data)
                 steps = self.planned_steps(cfg, train_data)
@@ -128,6 +138,8 @@ class Harness:
             result = train(model_fn, self.seeds, train_data, test_data, cfg,
                            teacher=None if teacher is None else teacher.model)
             result.key = key
+            if self.run_cache is not None:
+                self.run_cache.store(key, code, result)
             return result
         return self.memo(key, compute)
 
@@ -175,7 +187,8 @@ class Harness:
 
     def start(self, claim_id: str, reading: Reading) -> "ClaimRun":
         """Begin measuring ``claim_id`` under ``reading``; the wall clock starts now."""
-        return ClaimRun(self, catalog.get(claim_id), reading)
+        self.running = ClaimRun(self, catalog.get(claim_id), reading)
+        return self.running
 
     def device_data(self, dataset: str, split: str, per_class: int | None = None,
                     select_classes: list[int] | None = None, limit: int | None = None, seed: int = 0) -> DeviceData:

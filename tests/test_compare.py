@@ -35,3 +35,14 @@ def test_compare_of_equal_results_exits_0(tmp_path, capsys):
 def test_compare_names_a_missing_file(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "nowhere"), str(tmp_path / "nowhere")]) == 2
     assert "no claims.csv there" in capsys.readouterr().err
+
+
+def test_exact_compare_reports_any_field_but_timing_claims(tmp_path, capsys):
+    a = _write(tmp_path / "a", ["r002.tanh_learns,r,REPRODUCED,m,c,50.0,48,52,t,5,%,x",
+                                "r000.epoch_time,literal,REPRODUCED,m,c,3.1,2,4,t,5,s,"])
+    b = _write(tmp_path / "b", ["r002.tanh_learns,r,REPRODUCED,m,c,50.01,48,52,t,5,%,x",
+                                "r000.epoch_time,literal,REPRODUCED,m,c,3.5,2,4,t,5,s,"])
+    assert main(["compare", str(a), str(b)]) == 0  # the same verdicts, overlapping intervals
+    assert main(["compare", "--exact", str(a), str(b)]) == 1
+    out = capsys.readouterr().out
+    assert "measured_mean differs" in out and "epoch_time" not in out

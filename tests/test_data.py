@@ -153,3 +153,14 @@ def test_device_data_batches_are_shuffled_per_member_and_normalized():
     expected = (torch.from_numpy(x[order[0, 0].item()]).permute(2, 0, 1).float() / 255 - 0.5) / 0.5
     torch.testing.assert_close(xb[0, 0], expected)
     assert yb[1, 0].item() == y[order[1, 0].item()]
+
+
+def test_a_truncated_decoded_cache_is_detected_and_decoded_again(cifar_root, caplog):
+    first = load_images("cifar10", "test", cifar_root)
+    cached = next((cifar_root / "cache").glob("*.npz"))
+    cached.write_bytes(cached.read_bytes()[:200])  # a crash or a full disk mid-write
+    with caplog.at_level("WARNING", logger="harness.data"):
+        again = load_images("cifar10", "test", cifar_root)
+    assert "damaged" in caplog.text
+    np.testing.assert_array_equal(again.images, first.images)
+    assert cached.stat().st_size > 200  # rebuilt whole

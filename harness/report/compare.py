@@ -30,8 +30,21 @@ def _interval(row: dict) -> tuple[float, float] | None:
     return None if low != low or high != high else (low, high)
 
 
-def compare(old: Path, new: Path) -> pd.DataFrame:
-    """One row per difference that matters: a changed verdict, disjoint intervals, a row added or missing."""
+def _is_timing(claim_id: str) -> bool:
+    from ..claims import catalog
+
+    try:
+        return catalog.get(claim_id).timing
+    except KeyError:
+        return False
+
+
+def compare(old: Path, new: Path, exact: bool = False) -> pd.DataFrame:
+    """One row per difference that matters: a changed verdict, disjoint intervals, a row added or missing.
+
+    ``exact``: also every other field that differs (timing claims aside, whose seconds differ run to run);
+    for checking that two runs of the same code on the same data agree, e.g. ``-n 4`` against ``-n 0``.
+    """
     before, after = read_claims_csv(old), read_claims_csv(new)
     rows = []
     for key in sorted(before.keys() | after.keys()):
@@ -43,6 +56,9 @@ def compare(old: Path, new: Path) -> pd.DataFrame:
         if a["verdict"] != b["verdict"]:
             rows.append({"claim": key[0], "reading": key[1], "change": "verdict changed", "old": a["verdict"],
                          "new": b["verdict"]})
+        if exact and not _is_timing(key[0]):
+            rows += [{"claim": key[0], "reading": key[1], "change": f"{field} differs", "old": a[field], "new": b[field]}
+                     for field in a if field != "verdict" and a[field] != b.get(field)]
         ia, ib = _interval(a), _interval(b)
         if ia and ib and (ia[1] < ib[0] or ib[1] < ia[0]):
             rows.append({"claim": key[0], "reading": key[1], "change": "intervals no longer overlap",

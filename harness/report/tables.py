@@ -207,10 +207,15 @@ def claims_csv(records: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def write_tables(results_dir: Path, records: list[dict], environment: dict) -> list[Path]:
+INCOMPLETE_NOTE = ("> **INCOMPLETE:** this session was interrupted. The rows below are the claims that finished; "
+                   "rerun the profile for the rest (finished training runs load from the results cache).\n\n")
+
+
+def write_tables(results_dir: Path, records: list[dict], environment: dict, incomplete: bool = False) -> list[Path]:
     """Write README.md, one r<report>.md a report and claims.csv; returns the paths written."""
     results_dir = Path(results_dir)
-    written = [write_text_atomic(results_dir / "README.md", summary_markdown(records, environment)),
+    note = INCOMPLETE_NOTE if incomplete else ""
+    written = [write_text_atomic(results_dir / "README.md", note + summary_markdown(records, environment)),
                write_text_atomic(results_dir / "claims.csv", claims_csv(records))]
     for report in _reports(records):
         written.append(write_text_atomic(results_dir / _report_file(report), report_markdown(report, records, environment)))

@@ -70,4 +70,5 @@ def test_constant_val_acc(harness, reading):
     harness.conclude(run, m, curves={f"{cause}_val_acc": sick.history["test_acc"].tolist(),
                                      f"{cause}_train_acc": sick.history["train_acc"].tolist(),
                                      "healthy_val_acc": healthy.history["test_acc"].tolist()})
-    assert np.shape(m["cause_val_acc"])[0] == len(harness.seeds)
+    # The healthy control must learn, or "quiet" would mean nothing: above chance (10 %) on every seed.
+    assert np.all(np.asarray(m["healthy_val_acc"])[:, -1] > 10.0), m["healthy_val_acc"]

@@ -72,4 +72,5 @@ def test_regularized_cost(harness, reading):
         val_mse.append(float(np.mean((xv @ theta + bias - yv) ** 2)))
     harness.conclude(run, {"coef_diff": gaps, "grad_rel_error": grad_errors, "val_mse": val_mse,
                            "elastic_net": dict(zip(("alpha", "l1_ratio"), elastic_net_parameters(alpha, lam, 800)))})
-    assert len(gaps) == len(harness.seeds)
+    # The data's noise has variance 0.25: a minimiser of a sound cost predicts the held-out 200 about that well.
+    assert all(v < 0.5 for v in val_mse), val_mse

@@ -77,4 +77,4 @@ def test_sigmoid_catches_up(harness, reading):
          "test_acc_tanh": (100 * tanh.history["test_acc"]).tolist(), "n_test": len(cifar(run)[1])}
     harness.conclude(run, m, curves={"sigmoid_test_acc": sigmoid.history["test_acc"].tolist(),
                                      "tanh_test_acc": tanh.history["test_acc"].tolist()})
-    assert np.shape(m["test_acc_tanh"]) == (len(harness.seeds), epochs)
+    assert np.isfinite(m["test_acc_tanh"]).all() and np.isfinite(m["test_acc_sigmoid"]).all()

@@ -1,0 +1,148 @@
+"""A cache of finished training runs that outlives the session: reruns and interrupted runs cost little.
+
+An entry is keyed by the run's full specification (the session's run key: model, training
+config, data, seeds, teacher) and by the code it depends on (a hash of every module of
+``harness/`` and of the suite module that defines the run), so a change to the engine or to
+the suite trains again. Entries hold plain tensors, numbers and strings only, loaded with
+``torch.load(weights_only=True)`` (no code runs on load), and a SHA-256 beside each: a
+corrupt or truncated entry is reported and trained again, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .data.cache import fingerprint
+from .train import Ensemble, TrainResult, build_members
+
+log = logging.getLogger("harness.cache")
+FORMAT = 1
+HARNESS_DIR = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=64)
+def code_hash(*files: str) -> str:
+    """SHA-256 of every ``harness/**/*.py`` and of ``files`` (the suite module that defines a run)."""
+    digest = hashlib.sha256()
+    for path in sorted(HARNESS_DIR.rglob("*.py")) + [Path(f) for f in files]:
+        digest.update(str(path.relative_to(HARNESS_DIR) if path.is_relative_to(HARNESS_DIR) else path.name).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
+
+
+def _ensemble_state(model: Ensemble | None):
+    return None if model is None else {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
+def _rebuild(state: dict, model_fn: Callable, seeds: list[int], device) -> Ensemble:
+    model = Ensemble(build_members(model_fn, seeds))
+    dtype = next(v for k, v in state.items() if k in dict(model.named_parameters())).dtype
+    model = model.to(dtype=dtype)
+    model.load_state_dict(state)
+    return model.to(device)
+
+
+def serialize(result: TrainResult) -> dict:
+    """A :class:`TrainResult` as tensors, numbers and strings (what ``weights_only`` loading accepts)."""
+    return {
+        "format": FORMAT, "seeds": list(result.seeds), "model": _ensemble_state(result.model),
+        "ema": _ensemble_state(result.ema),
+        "history": {k: torch.from_numpy(np.asarray(v, dtype=np.float64)) for k, v in result.history.items()},
+        "nonfinite": json.dumps(result.nonfinite, default=str),
+        "grad_norms": {str(step): torch.from_numpy(np.asarray(g)) for step, g in result.grad_norms.items()},
+        "grad_norm_layers": list(result.grad_norm_layers), "seconds": float(result.seconds), "steps": int(result.steps),
+        "key": result.key, "steps_per_epoch": int(result.steps_per_epoch),
+        "snapshots": {str(epoch): _ensemble_state(model) for epoch, model in result.snapshots.items()},
+    }
+
+
+def deserialize(payload: dict, model_fn: Callable, device) -> TrainResult:
+    """The :class:`TrainResult` that :func:`serialize` stored, its ensembles rebuilt from ``model_fn``."""
+    if payload.get("format") != FORMAT:
+        raise ValueError(f"cache entry format {payload.get('format')!r}, expected {FORMAT}")
+    seeds = list(payload["seeds"])
+    return TrainResult(
+        seeds=seeds, model=_rebuild(payload["model"], model_fn, seeds, device),
+        ema=None if payload["ema"] is None else _rebuild(payload["ema"], model_fn, seeds, device),
+        history={k: v.numpy() for k, v in payload["history"].items()}, nonfinite=json.loads(payload["nonfinite"]),
+        grad_norms={int(step): g.numpy() for step, g in payload["grad_norms"].items()},
+        grad_norm_layers=list(payload["grad_norm_layers"]), seconds=float(payload["seconds"]),
+        steps=int(payload["steps"]), key=payload["key"], steps_per_epoch=int(payload["steps_per_epoch"]),
+        snapshots={int(e): _rebuild(s, model_fn, seeds, device) for e, s in payload["snapshots"].items()},
+    )
+
+
+class RunCache:
+    """Finished runs under ``folder``, one ``.pt`` file and its ``.sha256`` an entry."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def path(self, key: str, code: str) -> Path:
+        return self.folder / f"{fingerprint(key, code)[:40]}.pt"
+
+    def load(self, key: str, code: str, model_fn: Callable, device) -> TrainResult | None:
+        """The stored run, or None when there is none or it is corrupt (then it is removed and said so)."""
+        path = self.path(key, code)
+        if not path.exists():
+            return None
+        try:
+            expected = path.with_suffix(".sha256").read_text().strip()
+            actual = hashlib.sha256(path.read_bytes()).hexdigest()
+            if actual != expected:
+                raise ValueError(f"SHA-256 is {actual[:12]}…, expected {expected[:12]}…")
+            result = deserialize(torch.load(path, weights_only=True, map_location="cpu"), model_fn, device)
+        except (OSError, ValueError, RuntimeError, KeyError, EOFError, TypeError) as exc:
+            log.warning("results cache: %s is corrupt or unreadable (%s); training it again", path, exc)
+            for stale in (path, path.with_suffix(".sha256")):
+                stale.unlink(missing_ok=True)
+            return None
+        log.info("results cache: loaded %s", path.name)
+        return result
+
+    def store(self, key: str, code: str, result: TrainResult) -> Path:
+        """Write ``result`` atomically with its checksum; returns the entry's path."""
+        path = self.path(key, code)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            torch.save(serialize(result), tmp)
+            digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
+            path.with_suffix(".sha256").write_text(digest + "\n")
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return path
+
+    def entries(self) -> list[Path]:
+        return sorted(self.folder.glob("*.pt")) if self.folder.is_dir() else []
+
+    def status(self) -> str:
+        """What is cached, for ``python -m harness cache status``."""
+        entries = self.entries()
+        size = sum(p.stat().st_size for p in entries) / 2**20
+        return f"results cache: {self.folder}: {len(entries)} runs, {size:.1f} MiB"
+
+    def clear(self) -> int:
+        """Remove every entry; returns how many."""
+        entries = self.entries()
+        for path in entries:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".sha256").unlink(missing_ok=True)
+        return len(entries)
+
+
+def default_cache_dir(data_root: Path, option: str | None = None) -> Path:
+    """``option``, else ``$HARNESS_CACHE``, else ``<data root>/runs``."""
+    return Path(option or os.environ.get("HARNESS_CACHE") or Path(data_root) / "runs").expanduser()

@@ -1,0 +1,107 @@
+"""What a session survives: an unwritable results folder, two sessions at once, Ctrl-C, out of memory, a killed worker.
+
+Each runs a real pytest session of the harness in a subprocess, on claims that need no training
+(or a few seconds of it), and checks what is left in its results folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from filelock import FileLock
+
+ROOT = Path(__file__).resolve().parents[1]
+CONV = "suites/r000/test_q2_3_conv_shape.py::test_conv_shape"
+
+
+def _pytest(args, tmp_path, **kwargs):
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-cache", *args],
+                          cwd=kwargs.pop("cwd", ROOT), capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def _records(results: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in (results / "records").glob("*.json")}
+
+
+def test_an_unwritable_results_folder_stops_the_session_before_any_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    done = _pytest([CONV, "--results-dir", str(blocker / "results")], tmp_path)
+    assert done.returncode != 0 and "cannot write there" in done.stdout + done.stderr
+    assert "passed" not in done.stdout
+
+
+def test_two_sessions_on_one_results_folder_the_second_is_refused(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    with FileLock(str(results / ".session.lock")):  # a session already writing there
+        done = _pytest([CONV, "--results-dir", str(results)], tmp_path)
+    assert done.returncode != 0 and "another session is writing there now" in done.stdout + done.stderr
+    assert not (results / "records").exists()
+
+
+def test_ctrl_c_keeps_finished_claims_and_marks_the_tables_incomplete(tmp_path):
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-cache", CONV,
+                             "suites/control", "--results-dir", str(results)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    while not any((results / "records").glob("r000.conv_shape*.json")) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # the control claim is training now
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=300)
+    summary = (results / "README.md").read_text()
+    assert "INCOMPLETE" in summary and "r000.conv_shape" in summary
+    assert _records(results)["r000.conv_shape__literal"]["verdict"] == "REPRODUCED"
+
+
+OOM_TEST = '''
+import torch
+from harness.claims import catalog
+
+
+def test_runs_out_of_memory(harness):
+    claim = catalog.get("r000.regularized_cost")
+    harness.start(claim.id, claim.reading("literal"))
+    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+'''
+
+
+def test_out_of_memory_is_recorded_and_the_session_goes_on(tmp_path):
+    (tmp_path / "test_oom.py").write_text(OOM_TEST)
+    results = tmp_path / "results"
+    done = _pytest([str(tmp_path / "test_oom.py"), CONV, "--results-dir", str(results), "--rootdir", str(ROOT)],
+                   tmp_path)
+    assert "1 failed, 1 passed" in done.stdout, done.stdout + done.stderr
+    records = _records(results)
+    assert records["r000.regularized_cost__literal"]["verdict"] == "NOT RUN"
+    assert "out of memory on" in records["r000.regularized_cost__literal"]["notes"]
+    assert records["r000.conv_shape__literal"]["verdict"] == "REPRODUCED"
+
+
+KILL_TEST = '''
+import os
+import signal
+
+
+def test_dies(harness):
+    os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def test_a_killed_worker_is_reported_and_the_other_claims_are_intact(tmp_path):
+    (tmp_path / "test_kill.py").write_text(KILL_TEST)
+    results = tmp_path / "results"
+    done = _pytest([str(tmp_path / "test_kill.py"), CONV, "-n", "2", "--results-dir", str(results),
+                    "--rootdir", str(ROOT)], tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "crashed" in out, out
+    assert _records(results)["r000.conv_shape__literal"]["verdict"] == "REPRODUCED"
+    assert "r000.conv_shape" in (results / "claims.csv").read_text()

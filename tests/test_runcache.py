@@ -1,0 +1,106 @@
+"""The results cache: a second identical session trains nothing, a code change retrains, a corrupt entry retrains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import harness.session as session_module
+from harness.models import CifarCNN
+from harness.runcache import RunCache, code_hash, deserialize, serialize
+from harness.train import TrainConfig, train
+
+from .test_engine import synthetic_data
+from .test_session import _harness
+
+CFG = TrainConfig(epochs=2, batch_size=4, lr=0.01, momentum=0.9, snapshot_epochs=(1,), ema_decay=0.9,
+                  grad_norm_steps=(0, 5))
+
+
+def _count_training(monkeypatch) -> list:
+    calls = []
+    real = session_module.train
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(session_module, "train", counting)
+    return calls
+
+
+def _session(tmp_path, cache):
+    harness = _harness(tmp_path, max_hours=None)
+    harness.run_cache = cache
+    return harness
+
+
+def _data():
+    data = synthetic_data(n=32)
+    data.description = "synthetic: 32 images"
+    return data
+
+
+def _run(harness, data):
+    return harness.trained(lambda: CifarCNN(3, "tanh"), {"n_fc": 3, "activation": "tanh"}, CFG, data, data)
+
+
+def test_a_stored_run_loads_back_equal():
+    data = synthetic_data(n=32)
+    result = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, CFG)
+    result.key = "k"
+    back = deserialize(serialize(result), lambda: CifarCNN(3, "tanh"), "cpu")
+    for a, b in zip(result.model.state_dict().values(), back.model.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(result.snapshots[1].state_dict().values(), back.snapshots[1].state_dict().values()):
+        assert torch.equal(a, b)
+    assert back.ema is not None and back.key == "k" and back.steps == result.steps
+    for key in result.history:
+        np.testing.assert_array_equal(back.history[key], result.history[key])
+    assert set(back.grad_norms) == set(result.grad_norms)
+
+
+def test_a_second_identical_session_trains_nothing(tmp_path, monkeypatch):
+    calls = _count_training(monkeypatch)
+    cache, data = RunCache(tmp_path / "cache"), _data()
+    first = _run(_session(tmp_path, cache), data)
+    second = _run(_session(tmp_path, cache), data)  # a new session: its own (empty) memo
+    assert len(calls) == 1 and len(cache.entries()) == 1
+    np.testing.assert_array_equal(first.history["test_acc"], second.history["test_acc"])
+    assert "1 runs" in cache.status() and cache.clear() == 1 and cache.entries() == []
+
+
+def test_a_code_change_trains_again(tmp_path, monkeypatch):
+    calls = _count_training(monkeypatch)
+    cache, data = RunCache(tmp_path / "cache"), _data()
+    _run(_session(tmp_path, cache), data)
+    monkeypatch.setattr(session_module, "code_hash", lambda *files: "the engine changed")
+    _run(_session(tmp_path, cache), data)
+    assert len(calls) == 2 and len(cache.entries()) == 2
+    assert code_hash(__file__) != code_hash()  # the calling module is part of the hash
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_a_corrupt_entry_is_reported_and_trained_again(tmp_path, monkeypatch, caplog, damage):
+    calls = _count_training(monkeypatch)
+    cache, data = RunCache(tmp_path / "cache"), _data()
+    _run(_session(tmp_path, cache), data)
+    entry = cache.entries()[0]
+    raw = entry.read_bytes()
+    entry.write_bytes(raw[: len(raw) // 2] if damage == "truncate" else raw[:-10] + bytes(10))
+    with caplog.at_level("WARNING", logger="harness.cache"):
+        again = _run(_session(tmp_path, cache), data)
+    assert len(calls) == 2 and "corrupt" in caplog.text
+    assert np.isfinite(again.history["train_loss"]).all() and len(cache.entries()) == 1
+
+
+def test_cache_status_and_clear_on_the_command_line(tmp_path, capsys):
+    from harness.cli import main
+
+    cache = RunCache(tmp_path / "runs")
+    result = train(lambda: CifarCNN(3, "tanh"), [0], _data(), None, TrainConfig(epochs=1, batch_size=4, max_steps_per_epoch=2))
+    cache.store("k", "c", result)
+    assert main(["cache", "status", "--cache-dir", str(cache.folder)]) == 0
+    assert "1 runs" in capsys.readouterr().out
+    assert main(["cache", "clear", "--cache-dir", str(cache.folder)]) == 0
+    assert "removed 1 cached runs" in capsys.readouterr().out and cache.entries() == []
