@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--cache-dir", default=None, help="default: $HARNESS_CACHE, else <data root>/runs")
     _data_root_arg(cache)
 
+    rep = sub.add_parser("report", help="merge the results folders of several machines (shards) into one set of tables")
+    rep.add_argument("sources", nargs="+", type=Path, help="results folders, each with records/")
+    rep.add_argument("--out", type=Path, required=True, help="where the merged tables, claims.csv and plots go")
+    rep.add_argument("--allow-mixed", action="store_true", help="merge records of different commits or profiles")
+
     cmp = sub.add_parser("compare", help="what changed between two result sets; exit 1 when a verdict changed")
     cmp.add_argument("old", type=Path, help="a results folder or its claims.csv (the reference)")
     cmp.add_argument("new", type=Path, help="a results folder or its claims.csv (the run to check)")
@@ -85,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(cache.status())
             else:
                 print(f"removed {cache.clear()} cached runs from {cache.folder}")
+        elif args.command == "report":
+            from .report import write_results
+            from .report.merge import merge_records
+
+            records = merge_records(args.sources, args.out, args.allow_mixed)
+            written = write_results(args.out, records[0]["environment"])
+            print(f"merged {len(records)} records from {len(args.sources)} folders; wrote {len(written)} files to "
+                  f"{args.out}")
         elif args.command == "compare":
             from .report.compare import compare, compare_markdown
 
@@ -93,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.exact:
                 return 1 if len(table) else 0
             return 1 if len(table) and (table["change"] == "verdict changed").any() else 0
-    except (DataError, FileNotFoundError, ValueError) as exc:
+    except (DataError, FileNotFoundError, ValueError) as exc:  # MixedRecords is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

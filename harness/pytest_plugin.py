@@ -11,6 +11,7 @@ controller (or the single process without -n) writes the tables at the end.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -45,6 +46,9 @@ def pytest_addoption(parser):
                     help="where finished training runs are kept across sessions (default: $HARNESS_CACHE, else "
                          "<data root>/runs); a rerun loads them instead of training")
     group.addoption("--no-cache", action="store_true", help="train every run again and keep nothing across sessions")
+    group.addoption("--shard", default=None, metavar="K/N",
+                    help="run the K-th of N disjoint parts of the selected tests (1-based); tests that share "
+                         "training runs stay in one part; the union of all parts is the whole selection")
     group.addoption("--require-data", action="store_true",
                     help="fail the session when a data set is missing, instead of recording NOT RUN and skipping "
                          "(CI passes it)")
@@ -52,6 +56,18 @@ def pytest_addoption(parser):
 
 def _is_worker(config) -> bool:
     return hasattr(config, "workerinput")
+
+
+def default_device(worker: str | None, gpus: int) -> str:
+    """One worker per GPU: worker gw<k> trains on cuda:(k mod G); a single process on cuda:0; no GPU, the CPU.
+
+    Chosen from ``PYTEST_XDIST_WORKER`` before any CUDA context exists; ``--device`` always wins.
+    """
+    if gpus <= 0:
+        return "cpu"
+    if worker and worker.startswith("gw") and worker[2:].isdigit():
+        return f"cuda:{int(worker[2:]) % gpus}"
+    return "cuda:0"
 
 
 def _claim_results_dir(results_dir: Path):
@@ -91,7 +107,8 @@ def pytest_configure(config):
     from harness.report import environment
     from harness.session import PROFILE_SEEDS, Harness
 
-    device = torch.device(config.getoption("--device") or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(config.getoption("--device") or default_device(
+        os.environ.get("PYTEST_XDIST_WORKER"), torch.cuda.device_count() if torch.cuda.is_available() else 0))
     if device.type == "cuda" and not torch.cuda.is_available():
         raise pytest.UsageError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
     profile = config.getoption("--profile") or ("full" if device.type == "cuda" else "smoke")
@@ -112,7 +129,7 @@ def pytest_configure(config):
         _require_data(resolve_data_root(config.getoption("--data-root")))
     root = Path(config.rootpath)
     results_dir = Path(config.getoption("--results-dir") or root / "results" / profile).resolve()
-    if not _is_worker(config):
+    if not _is_worker(config) and not config.getoption("collectonly"):  # collecting writes no results
         config._harness_results_lock = _claim_results_dir(results_dir)
     # Training runs shared by several claims are stored here once per session, for every worker.
     if _is_worker(config):
@@ -165,6 +182,48 @@ def pytest_collection_modifyitems(config, items):
             momentum = item.callspec.params["momentum"].split("=")[1]  # test_fix's own parameter
         if momentum is not None:
             item.add_marker(pytest.mark.xdist_group(f"momentum={float(momentum):g}"))
+    if config.getoption("--shard"):
+        _select_shard(config, items)
+
+
+def run_family(item) -> str:
+    """The tests that share training runs with ``item``: its xdist group, report 000's teacher claims, or its module."""
+    groups = [m.args[0] for m in item.iter_markers("xdist_group") if m.args]
+    if groups:
+        return "group " + groups[0]
+    path = item.nodeid.split("::")[0]
+    if "r000/test_q1_" in path:  # every report-000 Q1 claim trains on the same teachers
+        return "r000 teachers and students"
+    return path
+
+
+def assign_shards(sizes: dict[str, int], n: int) -> dict[str, int]:
+    """Each family to one of ``n`` shards (0-based), largest first onto the lightest shard: a stable balance."""
+    load = [0] * n
+    out = {}
+    for family in sorted(sizes, key=lambda f: (-sizes[f], f)):
+        k = min(range(n), key=lambda i: (load[i], i))
+        out[family] = k
+        load[k] += sizes[family]
+    return out
+
+
+def _select_shard(config, items) -> None:
+    spec = config.getoption("--shard")
+    try:
+        k, n = (int(v) for v in spec.split("/"))
+        if not 1 <= k <= n:
+            raise ValueError
+    except ValueError:
+        raise pytest.UsageError(f"--shard {spec}: give K/N with 1 <= K <= N, e.g. --shard 2/4") from None
+    families = {}
+    for item in items:
+        families.setdefault(run_family(item), []).append(item)
+    # Balanced by the number of tests a family holds (the claims' costs are not planned ahead).
+    shard = assign_shards({f: len(v) for f, v in families.items()}, n)
+    keep = [item for item in items if shard[run_family(item)] == k - 1]
+    config.hook.pytest_deselected(items=[item for item in items if shard[run_family(item)] != k - 1])
+    items[:] = keep
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -125,3 +125,32 @@ def test_progress_board_shows_each_process_and_the_engines_lines(tmp_path):
     time.sleep(0.1)
     ticker.stop()
     assert printed and "epoch 1/2" in printed[0] and printed[0].startswith("progress after")
+
+
+def test_one_worker_per_gpu():
+    from harness.pytest_plugin import default_device
+
+    assert default_device(None, 0) == "cpu" and default_device("gw3", 0) == "cpu"
+    assert default_device(None, 4) == "cuda:0"
+    assert [default_device(f"gw{k}", 2) for k in range(5)] == ["cuda:0", "cuda:1", "cuda:0", "cuda:1", "cuda:0"]
+
+
+def _collected(args):
+    done = subprocess.run([sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "--no-cache", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {line for line in done.stdout.splitlines() if "::" in line}
+
+
+def test_shards_are_disjoint_and_their_union_is_the_whole_selection(tmp_path):
+    from harness.pytest_plugin import assign_shards
+
+    everything = _collected([])
+    parts = [_collected(["--shard", f"{k}/3"]) for k in (1, 2, 3)]
+    assert set().union(*parts) == everything and sum(len(p) for p in parts) == len(everything)
+    assert all(parts)
+    # Claims that share runs stay together: every momentum=0 reading of report 002 lands in one shard.
+    holders = [i for i, p in enumerate(parts) if any("momentum=0]" in t or "momentum=0," in t for t in p)]
+    assert len(holders) == 1
+    assert assign_shards({"a": 5, "b": 3, "c": 2}, 2) == {"a": 0, "b": 1, "c": 1}
+    assert _collected(["--shard", "1/1"]) == everything

@@ -1,0 +1,44 @@
+"""Merge the record folders of several machines (shards of one run) into one set of tables."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .store import RECORDS, read_records
+
+
+class MixedRecords(ValueError):
+    """Records from different commits or profiles: their verdicts do not belong in one table."""
+
+
+def merge_records(sources: list[Path], out: Path, allow_mixed: bool = False) -> list[dict]:
+    """Copy every record of ``sources`` into ``out/records``; returns them.
+
+    Records of one claim and reading found twice are refused, and so are records of different commits or
+    profiles unless ``allow_mixed`` (the header then names every commit).
+    """
+    records, origin = [], {}
+    for source in sources:
+        found = read_records(source)
+        if not found:
+            raise FileNotFoundError(f"{source}: no records under {Path(source) / RECORDS}; give results folders "
+                                    "written by the harness")
+        for record in found:
+            key = (record["claim_id"], record["reading"])
+            if key in origin:
+                raise MixedRecords(f"{record['claim_id']} [{record['reading']}] is in both {origin[key]} and {source}: "
+                                   "shards must be disjoint")
+            origin[key] = source
+            records.append(record)
+    for field in ("commit", "profile"):
+        values = sorted({str(r.get("environment", {}).get(field)) for r in records})
+        if len(values) > 1 and not allow_mixed:
+            raise MixedRecords(f"records from different {field}s ({', '.join(values)}): rerun the shards on one "
+                               f"{field}, or pass --allow-mixed to merge them anyway")
+    folder = Path(out) / RECORDS
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        for path in sorted((Path(source) / RECORDS).glob("*.json")):
+            shutil.copy2(path, folder / path.name)
+    return records
