@@ -287,3 +287,19 @@ def test_the_first_epochs_of_a_longer_run_are_the_shorter_run():
         assert torch.equal(a, b)
     with pytest.raises(KeyError, match="snapshot_epochs"):
         short.truncated(1)
+
+
+@pytest.mark.parametrize("mode", ["fp32", "bf16-amp"])
+def test_teacher_logits_computed_once_equal_the_per_step_teacher(mode):
+    # Why distillation looks the teacher's logits up instead of running it every step.
+    data = synthetic_data(n=48)
+    teacher_run = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, None, TrainConfig(epochs=1, batch_size=8))
+    cfg = TrainConfig(epochs=2, batch_size=4, optimizer="adam", lr=1e-3, kd_temperature=4.0, kd_alpha=0.5,
+                      precision=mode)
+    once = train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, cfg, teacher=teacher_run.model)
+    per_step = train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, with_overrides(cfg, teacher_logits_once=False),
+                     teacher=teacher_run.model)
+    tol = 1e-6  # bit-identical on a CPU; another device may round the teacher's larger batches otherwise
+    for a, b in zip(once.model.state_dict().values(), per_step.model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+    np.testing.assert_allclose(once.history["train_loss"], per_step.history["train_loss"], rtol=tol, atol=tol)

@@ -47,9 +47,17 @@ class DeviceData:
 
     def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield ``(x, y)`` with x ``E x B x C x H x W`` normalized float32 and y ``E x B``."""
+        for idx in self.index_batches(order, batch_size):
+            yield self.take(idx)
+
+    def index_batches(self, order: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+        """Yield the ``E x B`` image indices of each batch of ``order``."""
         for start in range(0, order.shape[1], batch_size):
-            idx = order[:, start : start + batch_size]
-            yield self.normalize(self.x[idx]), self.y[idx]
+            yield order[:, start : start + batch_size]
+
+    def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The normalized images and the labels at ``idx`` (any shape of indices)."""
+        return self.normalize(self.x[idx]), self.y[idx]
 
 
 def member_generators(seeds: Sequence[int], device: torch.device | str, stream: int = 1) -> list[torch.Generator]:

@@ -53,6 +53,7 @@ class TrainConfig:
     watch_nonfinite: bool = False
     grad_norm_steps: tuple[int, ...] = ()  # global steps (0-based) at which per-layer gradient norms are kept
     running_loss_window: int | None = None  # also record the mean loss of the last N steps of each epoch
+    teacher_logits_once: bool = True  # distillation: the eval-mode teacher's logits of each image, computed once
     snapshot_epochs: tuple[int, ...] = ()  # keep a copy of the model after these epochs (1-based)
     eval_batch_size: int = 1000
     label: str = ""  # for progress lines
@@ -137,6 +138,16 @@ def evaluate(model: nn.Module, data: DeviceData, batch_size: int = 1000, mode: s
 
 
 @torch.no_grad()
+def teacher_logit_table(teacher: Ensemble, data: DeviceData, mode: str, batch_size: int) -> torch.Tensor:
+    """Every member of ``teacher`` on every image of ``data`` in order: ``E x N x classes``, as a step computes them."""
+    outs = []
+    for x, _ in data.batches(data.epoch_order(None), batch_size):
+        with precision.autocast(mode, data.device):
+            outs.append(teacher(x.expand(teacher.size, *x.shape[1:]).float()))
+    return torch.cat(outs, dim=1)
+
+
+@torch.no_grad()
 def member_logits(model: nn.Module, data: DeviceData, batch_size: int = 1000, dtype=torch.float32) -> torch.Tensor:
     """Logits of every member on all of ``data`` in order: members x N x classes, float32 on the CPU."""
     was_training = model.training
@@ -216,6 +227,12 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
         keys += ["ema_test_loss", "ema_test_acc"]
     history = {k: np.zeros((size, cfg.epochs)) for k in keys}
     snapshots: dict[int, Ensemble] = {}
+    table = None
+    if cfg.kd_temperature is not None and cfg.teacher_logits_once:
+        # An eval-mode teacher on unaugmented images gives each image the same logits every epoch: compute them
+        # once per member (in the run's autocast mode, as per step) and look them up per batch.
+        table = teacher_logit_table(teacher, train_data, cfg.precision, cfg.eval_batch_size)
+        members = torch.arange(size, device=device)
     step = 0
     started = time.perf_counter()
     for epoch in range(cfg.epochs):
@@ -223,16 +240,20 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
         correct = torch.zeros(size, device=device, dtype=torch.int64)
         recent = collections.deque(maxlen=cfg.running_loss_window or 1)
         seen = 0
-        for x, y in train_data.batches(train_data.epoch_order(generators), cfg.batch_size):
+        for idx in train_data.index_batches(train_data.epoch_order(generators), cfg.batch_size):
             if cfg.max_steps_per_epoch is not None and seen >= cfg.max_steps_per_epoch * cfg.batch_size:
                 break
+            x, y = train_data.take(idx)
             x = x.to(dtype)
             with precision.autocast(cfg.precision, device):
                 logits = model(x)
                 loss_logits = logits.float() if cfg.loss_in_fp32 else logits
                 if cfg.kd_temperature is not None:
-                    with torch.no_grad():
-                        teacher_logits = teacher(x.float())
+                    if table is not None:
+                        teacher_logits = table[members[:, None], idx]
+                    else:
+                        with torch.no_grad():
+                            teacher_logits = teacher(x.float())
                     per_member = losses.distillation(loss_logits, teacher_logits, y, cfg.kd_temperature,
                                                      cfg.kd_alpha, cfg.kd_reduction)
                 else:
