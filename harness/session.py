@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from filelock import FileLock
@@ -183,7 +182,8 @@ class Harness:
         device = self.environment["device"]
         run.record_not_run(f"needs about {estimate_s / 3600:.1f} h on {device} ({how}); the session's budget had "
                            f"{max(left, 0):.1f} h left (--max-hours)")
-        pytest.skip(f"{run.claim.id}: needs about {estimate_s / 3600:.1f} h on {device}, over the time budget")
+        pytest.skip(f"{run.claim.id}: needs about {estimate_s / 3600:.1f} h on {device}, over the time budget: "
+                    f"rerun with --max-hours {estimate_s / 3600 + 1:.0f} or on a GPU (--device cuda)")
 
     def start(self, claim_id: str, reading: Reading) -> "ClaimRun":
         """Begin measuring ``claim_id`` under ``reading``; the wall clock starts now."""

@@ -14,7 +14,8 @@ from harness.models import CifarCNN, student, teacher
 from harness.train import TrainConfig, train
 
 pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device: run on a GPU machine")]
+              pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device: run `pytest -m gpu` on a machine "
+                                                                    "with an NVIDIA GPU and a CUDA build of torch")]
 
 MODELS = {"r002 CNN": (lambda: CifarCNN(3, "tanh"), 32, 4), "r000 teacher": (teacher, 64, 8),
           "r000 student": (student, 64, 8)}
