@@ -232,6 +232,11 @@ class ClaimRun:
         self.forms: list[str] = []
 
     @property
+    def budget(self):
+        """What this claim's runs train under the session's profile, from its catalog record."""
+        return self.claim.budget_for(self.harness.profile)
+
+    @property
     def choices(self) -> dict:
         """The reading's choices (what it fills in where the report is silent)."""
         return self.reading.choices

@@ -57,3 +57,27 @@ def test_pin_verdicts_round_trip(tmp_path, monkeypatch):
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="not a claims.csv"):
         catalog.pin_verdicts(bad)
+
+
+def test_every_claim_declares_its_budget_for_both_profiles():
+    for claim in catalog.all_claims():
+        smoke, full = claim.budget_for("smoke"), claim.budget_for("full")
+        assert set(smoke) == set(full) and "epochs" in full, claim.id
+        # The full profile is the report's budget: never fewer epochs or images than the smoke one.
+        for key, value in full.items():
+            if isinstance(value, int) and isinstance(smoke[key], int):
+                assert value >= smoke[key], (claim.id, key)
+
+
+def test_the_control_trains_on_report_002s_data():
+    control, q1 = catalog.get("control.cifar10_tutorial"), catalog.get("r002.tanh_learns")
+    for profile in ("smoke", "full"):
+        for key in ("train_per_class", "test_per_class"):
+            assert control.budget_for(profile)[key] == q1.budget_for(profile)[key], (profile, key)
+
+
+def test_a_missing_budget_entry_names_the_claim_and_the_record():
+    with pytest.raises(KeyError, match=r"r002.tanh_learns has no budget entry 'epochz' under profile 'full'"):
+        catalog.get("r002.tanh_learns").budget_for("full")["epochz"]
+    with pytest.raises(KeyError, match=r"no budget for profile 'huge'"):
+        catalog.get("r002.tanh_learns").budget_for("huge")

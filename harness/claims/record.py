@@ -40,6 +40,16 @@ class Claim:
     notes: str = ""
     params: dict = field(default_factory=dict)  # the harness's own thresholds for this check, named
     reachable: tuple[str, ...] = ("REPRODUCED", "NOT REPRODUCED")  # verdicts the judge can honestly reach
+    budget: dict = field(default_factory=dict)  # profile -> {epochs, images a class, ...}: what its runs train
+
+    def budget_for(self, profile: str) -> "Budget":
+        """What this claim's runs train under ``profile`` (``"all"`` in the record reads as None: every image)."""
+        try:
+            raw = self.budget[profile]
+        except KeyError:
+            raise KeyError(f"{self.id} declares no budget for profile {profile!r} (budget.{profile} in its "
+                           f"catalog record); profiles with one: {sorted(self.budget)}") from None
+        return Budget(self.id, profile, {k: (None if v == "all" else v) for k, v in raw.items()})
 
     def param(self, name: str):
         """The harness parameter ``name`` of this claim's check; KeyError naming the known ones otherwise."""
@@ -54,6 +64,18 @@ class Claim:
             if r.name == name:
                 return r
         raise KeyError(f"{self.id} has no reading {name!r}; readings: {[r.name for r in self.readings]}")
+
+
+class Budget(dict):
+    """A claim's budget under one profile; a missing entry is a KeyError naming the claim and the record."""
+
+    def __init__(self, claim_id: str, profile: str, values: dict):
+        super().__init__(values)
+        self.claim_id, self.profile = claim_id, profile
+
+    def __missing__(self, key):
+        raise KeyError(f"{self.claim_id} has no budget entry {key!r} under profile {self.profile!r} "
+                       f"(budget.{self.profile} in its catalog record); entries: {sorted(self)}")
 
 
 @dataclass

@@ -18,7 +18,7 @@ from suites.r002.common import cifar, pct, train_cnn
 def test_cifar10_tutorial(harness, reading):
     run = harness.start("control.cifar10_tutorial", reading)
     setup = run.claim.setup
-    result = train_cnn(run, epochs=setup["epochs"], momentum=setup["momentum"], lr=setup["lr"], n_fc=3,
+    result = train_cnn(run, epochs=run.budget["epochs"], momentum=setup["momentum"], lr=setup["lr"], n_fc=3,
                        activation="relu")
     harness.conclude(run, {"test_acc": pct(result.final("test_acc")), "n_test": len(cifar(run)[1])},
                      curves={"test_acc": result.history["test_acc"].tolist(),

@@ -9,23 +9,14 @@ from __future__ import annotations
 from harness.models import student, teacher
 from harness.train import TrainConfig, with_overrides
 
-# Smoke: 5 train and 5 val images a class (1,000 each, all 200 classes); full: everything.
-TRAIN_PER_CLASS = {"smoke": 5, "full": None}
-VAL_PER_CLASS = {"smoke": 5, "full": None}
-EPOCHS = {"smoke": 2, "full": 5}
-# Pure fp16 convolutions are very slow on a CPU: the smoke profile runs the fp16 students (and their
-# controls) for one epoch of a few steps; the NaN of the claims appears at the first step.
-FP16_STEPS = {"smoke": 2, "full": None}
-FP16_EPOCHS = {"smoke": 1, "full": 5}
 # The report's warning comes from F.kl_div with reduction='mean' (PyTorch 1.x warned there).
 REPORT_KD_REDUCTION = "mean"
 
 
 def tiny(run):
-    """Tiny ImageNet train and val for the profile, on the device (NOT RUN + skip if missing)."""
-    profile = run.harness.profile
-    return (run.data("tiny-imagenet", "train", per_class=TRAIN_PER_CLASS[profile]),
-            run.data("tiny-imagenet", "val", per_class=VAL_PER_CLASS[profile]))
+    """Tiny ImageNet train and val of the claim's budget, on the device (NOT RUN + skip if missing)."""
+    return (run.data("tiny-imagenet", "train", per_class=run.budget["train_per_class"]),
+            run.data("tiny-imagenet", "val", per_class=run.budget["val_per_class"]))
 
 
 def teacher_run(run, batch_norm: bool = False):
@@ -35,7 +26,7 @@ def teacher_run(run, batch_norm: bool = False):
     """
     p = run.claim.params
     train_data, val_data = tiny(run)
-    cfg = TrainConfig(epochs=EPOCHS[run.harness.profile], batch_size=p["batch_size"], optimizer="adam", lr=p["lr"],
+    cfg = TrainConfig(epochs=run.budget["epochs"], batch_size=p["batch_size"], optimizer="adam", lr=p["lr"],
                       ema_decay=p["ema_decay"], eval_batch_size=500, label=f"r000 teacher bn={batch_norm}")
     # The teacher is what makes report 000's Q1 expensive: it is costed before it trains, and a session
     # whose time budget it does not fit records its claims NOT RUN with the estimate.
@@ -46,7 +37,7 @@ def teacher_run(run, batch_norm: bool = False):
 def student_config(run, **changes) -> TrainConfig:
     """The distilled student's training: the report's setup under the harness's readings, then ``changes``."""
     p = run.claim.params
-    base = dict(epochs=EPOCHS[run.harness.profile], batch_size=p["batch_size"], optimizer="adam", lr=p["lr"],
+    base = dict(epochs=run.budget["epochs"], batch_size=p["batch_size"], optimizer="adam", lr=p["lr"],
                 precision="fp32", kd_temperature=p["kd_temperature"], kd_alpha=p["kd_alpha"],
                 kd_reduction=REPORT_KD_REDUCTION, ema_decay=p["ema_decay"], watch_nonfinite=True, eval_batch_size=500)
     base.update(changes)

@@ -17,7 +17,7 @@ from harness import mistakes
 from harness.session import for_each_reading
 from harness.train import OPTIMIZER_IMPL, member_logits
 
-from .common import FP16_EPOCHS, FP16_STEPS, student_config, student_run, teacher_run, tiny
+from .common import student_config, student_run, teacher_run, tiny
 
 # Each control changes one thing of the report's pure-fp16 run; the NaN's cause is what removes it.
 CONTROLS = {
@@ -37,8 +37,8 @@ def nan_student(run, **changes):
     """The pure-fp16 distilled student under the run's reading (optimizer), with ``changes``."""
     choices = {k: v for k, v in run.choices.items() if k in ("optimizer", "lr", "momentum")}
     # Every control runs the base run's budget, on the same seeds.
-    profile = run.harness.profile
-    settings = {"precision": "fp16", "epochs": FP16_EPOCHS[profile], "max_steps_per_epoch": FP16_STEPS[profile],
+    settings = {"precision": "fp16", "epochs": run.budget["fp16_epochs"],
+                "max_steps_per_epoch": run.budget["fp16_steps_per_epoch"],
                 **choices, **changes}
     return student_run(run, student_config(run, label=f"r000 student {changes or 'fp16'}", **settings))
 

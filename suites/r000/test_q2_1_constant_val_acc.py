@@ -14,9 +14,6 @@ from harness.models import CifarCNN
 from harness.session import for_each_reading
 from harness.train import TrainConfig
 
-VAL_PER_CLASS = 100
-EPOCHS = {"smoke": 4, "full": 10}
-TRAIN_PER_CLASS = {"smoke": 100, "full": 500}
 GRAD_NORM_STEPS = (0, 5, 10, 20, 40)  # early steps, where every run has them
 HEALTHY = dict(model=dict(n_fc=3, activation="tanh"), cfg=dict(optimizer="sgd", lr=0.01, momentum=0.9))
 # Each cause's mechanism is measured on its own run; the vanishing-gradient net is compared with the
@@ -37,10 +34,11 @@ CAUSES = {
 
 def cause_run(run, spec: dict):
     harness = run.harness
-    per_class = spec.get("per_class", TRAIN_PER_CLASS[harness.profile])
-    train_data = run.data("cifar10", "train", per_class=TRAIN_PER_CLASS[harness.profile], limit=per_class)
-    val_data = run.data("cifar10", "test", per_class=VAL_PER_CLASS)
-    cfg = TrainConfig(epochs=EPOCHS[harness.profile] * spec.get("epochs_factor", 1), batch_size=32,
+    budget = run.budget
+    per_class = spec.get("per_class", budget["train_per_class"])
+    train_data = run.data("cifar10", "train", per_class=budget["train_per_class"], limit=per_class)
+    val_data = run.data("cifar10", "test", per_class=budget["val_per_class"])
+    cfg = TrainConfig(epochs=budget["epochs"] * spec.get("epochs_factor", 1), batch_size=32,
                       grad_norm_steps=GRAD_NORM_STEPS, watch_nonfinite=True, label=f"r000 Q2.1 {spec}", **spec["cfg"])
     return harness.trained(lambda: CifarCNN(**spec["model"]), spec["model"], cfg, train_data, val_data)
 

@@ -5,23 +5,15 @@ from __future__ import annotations
 from harness.models import CifarCNN
 from harness.train import TrainConfig, TrainResult, with_overrides
 
-# Smoke: a class-balanced 2,000-image subset and 1,000 test images; full: everything.
-TRAIN_PER_CLASS = {"smoke": 200, "full": None}
-TEST_PER_CLASS = {"smoke": 100, "full": None}
 GRAD_NORM_POINTS = 5
 # The PyTorch tutorial prints the mean loss of the last 2,000 mini-batches: the report's second loss reading.
 RUNNING_LOSS_WINDOW = 2000
-# r002.sigmoid_catches_up trains the 3-FC sigmoid and tanh nets this long; their 2-epoch runs are the
-# first two epochs of these (the same run cut short: tests/test_engine.py), so they are never trained twice.
-LONGER_EPOCHS = {"smoke": 6, "full": 10}
-REPORT_EPOCHS = 2
 
 
 def cifar(run):
-    """CIFAR-10 train and test for the profile, on the device (NOT RUN + skip if missing)."""
-    profile = run.harness.profile
-    return (run.data("cifar10", "train", per_class=TRAIN_PER_CLASS[profile]),
-            run.data("cifar10", "test", per_class=TEST_PER_CLASS[profile]))
+    """CIFAR-10 train and test of the claim's budget, on the device (NOT RUN + skip if missing)."""
+    return (run.data("cifar10", "train", per_class=run.budget["train_per_class"]),
+            run.data("cifar10", "test", per_class=run.budget["test_per_class"]))
 
 
 def q1_config(momentum: float, epochs: int, steps_per_epoch: int, lr: float = 0.01) -> TrainConfig:
@@ -32,22 +24,29 @@ def q1_config(momentum: float, epochs: int, steps_per_epoch: int, lr: float = 0.
                        grad_norm_steps=points, running_loss_window=RUNNING_LOSS_WINDOW)
 
 
-def train_cnn(run, epochs: int = REPORT_EPOCHS, momentum: float | None = None, lr: float = 0.01,
+def train_cnn(run, epochs: int | None = None, momentum: float | None = None, lr: float = 0.01,
               **model_kwargs) -> TrainResult:
-    """Train report 002's CNN with ``model_kwargs`` under the run's reading (momentum, added width), once a session."""
+    """Train report 002's CNN with ``model_kwargs`` under the run's reading (momentum, added width), once a session.
+
+    ``epochs`` defaults to the claim's budget. The 2-epoch runs of the 3-FC sigmoid and tanh nets are the
+    first two epochs of their ``longer_epochs`` runs (the same run cut short: tests/test_engine.py), so they
+    are never trained twice.
+    """
     harness = run.harness
+    report_epochs = run.budget["epochs"]
+    epochs = report_epochs if epochs is None else epochs
     train_data, test_data = cifar(run)
     momentum = run.choices.get("momentum", 0.0) if momentum is None else momentum
     if "added_width" in run.choices and model_kwargs.get("n_fc", 3) > 3:
         # Only layers beyond the tutorial's two hidden ones take the added width: a 3-FC net is the same net.
         model_kwargs.setdefault("added_width", run.choices["added_width"])
-    longer = LONGER_EPOCHS[harness.profile]
-    if epochs == REPORT_EPOCHS and lr == 0.01 and set(model_kwargs) == {"n_fc", "activation"} and \
+    longer = run.budget.get("longer_epochs")
+    if epochs == report_epochs and lr == 0.01 and set(model_kwargs) == {"n_fc", "activation"} and \
             model_kwargs["n_fc"] == 3 and model_kwargs["activation"] in ("sigmoid", "tanh"):
-        return train_cnn(run, longer, momentum, lr, **model_kwargs).truncated(REPORT_EPOCHS)
+        return train_cnn(run, run.budget["longer_epochs"], momentum, lr, **model_kwargs).truncated(report_epochs)
     cfg = with_overrides(q1_config(momentum, epochs, train_data.steps_per_epoch(4), lr),
                          label=f"r002 {model_kwargs} momentum={momentum}",
-                         snapshot_epochs=(REPORT_EPOCHS,) if epochs == longer else ())
+                         snapshot_epochs=(report_epochs,) if epochs == longer else ())
     return harness.trained(lambda: CifarCNN(**model_kwargs), model_kwargs, cfg, train_data, test_data)
 
 

@@ -12,7 +12,7 @@ import torch
 
 from harness.session import for_each_reading
 
-from .common import LONGER_EPOCHS, cifar, pct, train_cnn
+from .common import cifar, pct, train_cnn
 
 
 def accuracy_and_losses(run, activation: str) -> dict:
@@ -70,7 +70,7 @@ def test_tanh_zero_mean(harness, reading):
 @for_each_reading("r002.sigmoid_catches_up")
 def test_sigmoid_catches_up(harness, reading):
     run = harness.start("r002.sigmoid_catches_up", reading)
-    epochs = LONGER_EPOCHS[harness.profile]
+    epochs = run.budget["longer_epochs"]
     sigmoid = train_cnn(run, epochs=epochs, n_fc=3, activation="sigmoid")
     tanh = train_cnn(run, epochs=epochs, n_fc=3, activation="tanh")
     m = {"test_acc_sigmoid": (100 * sigmoid.history["test_acc"]).tolist(),

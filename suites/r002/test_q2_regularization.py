@@ -15,8 +15,6 @@ from harness.session import for_each_reading
 from harness.train import TrainConfig, evaluate
 
 CLASSES = [0, 1]  # airplane, automobile
-TRAIN_PER_CLASS = {"smoke": 500, "full": None}
-EPOCHS = {"smoke": 3, "full": 5}
 
 
 def regularizers(claim) -> dict:
@@ -29,7 +27,7 @@ def regularizers(claim) -> dict:
 
 def regularized_run(run, name: str, train_data, val_data):
     model_extra, loss = regularizers(run.claim)[name]
-    cfg = TrainConfig(epochs=EPOCHS[run.harness.profile], batch_size=4, optimizer="sgd", lr=0.01, momentum=0.9,
+    cfg = TrainConfig(epochs=run.budget["epochs"], batch_size=4, optimizer="sgd", lr=0.01, momentum=0.9,
                       label=f"r002 Q2 {name}", **loss)
     spec = dict(n_fc=2, activation="relu", num_classes=2, **model_extra)
     return run.harness.trained(lambda: CifarCNN(**spec), spec, cfg, train_data, val_data)
@@ -39,7 +37,7 @@ def regularized_run(run, name: str, train_data, val_data):
 def test_regularization_ranking(harness, reading):
     run = harness.start("r002.regularization_ranking", reading)
     val_size = run.choices["val_size"]
-    train_data = run.data("cifar10", "train", per_class=TRAIN_PER_CLASS[harness.profile], select_classes=CLASSES)
+    train_data = run.data("cifar10", "train", per_class=run.budget["train_per_class"], select_classes=CLASSES)
     val_data = run.data("cifar10", "test", select_classes=CLASSES, limit=val_size // 2 + val_size % 2)
     assert len(val_data) >= val_size
     # Every reading's validation set is the first images of each class of the largest one: the nets train

@@ -32,6 +32,8 @@ def _load_report(path: Path) -> list[Claim]:
             timing=bool(raw.get("timing", False)), control=bool(raw.get("control", False)),
             notes=raw.get("notes", ""), params={**defaults.get("params", {}), **raw.get("params", {})},
             reachable=tuple(raw.get("reachable", ("REPRODUCED", "NOT REPRODUCED"))),
+            # A claim's own budget replaces the report's default whole: no entry is inherited unseen.
+            budget={**defaults.get("budget", {}), **raw.get("budget", {})},
         ))
     return claims
 
