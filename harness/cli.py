@@ -38,6 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--cache-dir", default=None, help="default: $HARNESS_CACHE, else <data root>/runs")
     _data_root_arg(cache)
 
+    plan = sub.add_parser("plan", help="what the selected claims cost on this device: every distinct training run, "
+                                       "costed by timing a few of its steps (run it from the repository root)")
+    plan.add_argument("paths", nargs="*", default=["suites"], help="test paths (default: suites)")
+    plan.add_argument("--profile", choices=["smoke", "full"], default=None,
+                      help="default: full with a GPU, smoke without (as pytest)")
+    plan.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    plan.add_argument("--seeds", type=int, default=None, help="seeds per claim (default: the profile's)")
+    plan.add_argument("--cpu-threads", type=int, default=None, help="torch threads (default: pytest's, 1)")
+    plan.add_argument("-k", dest="keyword", default=None, help="only tests matching this pytest -k expression")
+    plan.add_argument("--no-cache", action="store_true",
+                      help="cost every run as if none were cached, and keep no calibration (what the shards of one "
+                           "nightly run share, so that they split the work alike)")
+    plan.add_argument("--out", type=Path, default=None, help="also write the plan's JSON here (for --plan-file)")
+    plan.add_argument("--cache-dir", default=None, help="default: $HARNESS_CACHE, else <data root>/runs")
+    _data_root_arg(plan)
+
     rep = sub.add_parser("report", help="merge the results folders of several machines (shards) into one set of tables")
     rep.add_argument("sources", nargs="+", type=Path, help="results folders, each with records/")
     rep.add_argument("--out", type=Path, required=True, help="where the merged tables, claims.csv and plots go")
@@ -49,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--exact", action="store_true",
                      help="report every differing field (timing claims aside) and exit 1 on any: two runs of the same "
                           "code must agree")
+    cmp.add_argument("--strict", action="store_true",
+                     help="also exit 1 on a row newly run, added or missing: every verdict of NEW must have one in OLD "
+                          "to be checked against (the nightly run of every claim)")
     return parser
 
 
@@ -90,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(cache.status())
             else:
                 print(f"removed {cache.clear()} cached runs from {cache.folder}")
+        elif args.command == "plan":
+            return _plan(args)
         elif args.command == "report":
             from .report import write_results
             from .report.merge import merge_records
@@ -105,8 +126,52 @@ def main(argv: list[str] | None = None) -> int:
             print(compare_markdown(table, args.old, args.new), end="")
             if args.exact:
                 return 1 if len(table) else 0
-            return 1 if len(table) and (table["change"] == "verdict changed").any() else 0
+            failing = {"verdict changed"} | ({"newly run", "added", "missing"} if args.strict else set())
+            return 1 if len(table) and table["change"].isin(failing).any() else 0
     except (DataError, FileNotFoundError, ValueError) as exc:  # MixedRecords is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _plan(args) -> int:
+    """Run the selected claim tests in plan mode (pytest ``--plan``) and print the plan."""
+    import tempfile
+
+    import pytest
+
+    from .data import resolve_data_root
+    from .plan import Plan, plan_path
+    from .runcache import default_cache_dir
+
+    cache_dir = default_cache_dir(resolve_data_root(args.data_root), args.cache_dir)
+    with tempfile.TemporaryDirectory(prefix="claims-harness-plan-") as tmp:
+        out = Path(tmp) / "plan.json"
+        argv = [*args.paths, "-n", "0", "-q", "-p", "no:cacheprovider", "--progress-every", "0", "--plan", str(out),
+                "--cache-dir", str(cache_dir)]
+        for flag, value in (("--profile", args.profile), ("--device", args.device), ("--seeds", args.seeds),
+                            ("--cpu-threads", args.cpu_threads), ("-k", args.keyword), ("--data-root", args.data_root)):
+            if value is not None:
+                argv += [flag, str(value)]
+        if args.no_cache:
+            argv.append("--no-cache")
+        code = pytest.main(argv)
+        if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED) \
+                or not out.exists():
+            print(f"error: no plan came out of 'pytest {' '.join(argv)}' (exit {int(code)})", file=sys.stderr)
+            return 2
+        plan = Plan.load(out)
+    print(plan.markdown(), end="")
+    if args.out is not None:
+        plan.save(args.out)
+        print(f"plan written to {args.out}")
+    if args.keyword is None and args.paths == ["suites"]:
+        # The whole selection: kept where pytest sessions of this profile on this device find it.
+        where = plan_path(cache_dir, plan.profile, plan.device)
+        plan.save(where)
+        print(f"plan kept for pytest sessions in {where}")
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        print("warning: some tests failed in plan mode (above): runs they need after the failure are not in the plan",
+              file=sys.stderr)
+        return 1
     return 0

@@ -56,9 +56,9 @@ class BoardHandler(logging.Handler):
 class Ticker(threading.Thread):
     """Prints the board every ``every`` seconds until stopped (controller side)."""
 
-    def __init__(self, board: ProgressBoard, write, every: float):
+    def __init__(self, board: ProgressBoard, write, every: float, eta=lambda: ""):
         super().__init__(daemon=True)
-        self.board, self.write, self.every = board, write, every
+        self.board, self.write, self.every, self.eta = board, write, every, eta
         self.started = time.time()
         self.stopped = threading.Event()
 
@@ -67,7 +67,7 @@ class Ticker(threading.Thread):
             elapsed = time.time() - self.started
             lines = self.board.lines()
             if lines:
-                self.write(f"progress after {elapsed / 60:.0f} min: " + " | ".join(lines))
+                self.write(f"progress after {elapsed / 60:.0f} min{self.eta()}: " + " | ".join(lines))
 
     def stop(self) -> None:
         self.stopped.set()

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness.plan import Calibration, Plan, hours, plan_path
 from harness.progress import BoardHandler, ProgressBoard, Ticker
 from harness.runcache import RunCache, default_cache_dir
-
 
 
 def pytest_addoption(parser):
@@ -49,6 +49,13 @@ def pytest_addoption(parser):
     group.addoption("--shard", default=None, metavar="K/N",
                     help="run the K-th of N disjoint parts of the selected tests (1-based); tests that share "
                          "training runs stay in one part; the union of all parts is the whole selection")
+    group.addoption("--plan-file", default=None, metavar="PATH",
+                    help="a cost plan (python -m harness plan --out PATH) for the header, the ETA and --shard's "
+                         "balance; give every shard the same one (default: the plan cached for this profile and "
+                         "device, for the header and the ETA only; shards then balance by test counts)")
+    group.addoption("--plan", default=None, metavar="PATH", dest="plan_out",
+                    help="plan mode (what python -m harness plan runs): cost every training run the selected "
+                         "claims need, train and judge nothing, write the plan to PATH")
     group.addoption("--require-data", action="store_true",
                     help="fail the session when a data set is missing, instead of recording NOT RUN and skipping "
                          "(CI passes it)")
@@ -128,22 +135,30 @@ def pytest_configure(config):
     if config.getoption("--require-data") and not _is_worker(config):
         _require_data(resolve_data_root(config.getoption("--data-root")))
     root = Path(config.rootpath)
-    results_dir = Path(config.getoption("--results-dir") or root / "results" / profile).resolve()
-    if not _is_worker(config) and not config.getoption("collectonly"):  # collecting writes no results
-        config._harness_results_lock = _claim_results_dir(results_dir)
+    planning = config.getoption("plan_out") is not None
+    if planning and (_is_worker(config) or (getattr(config.option, "numprocesses", None) or 0) > 0):
+        raise pytest.UsageError("--plan runs in one process: pass -n 0")
     # Training runs shared by several claims are stored here once per session, for every worker.
     if _is_worker(config):
         memo_dir = Path(config.workerinput["harness_memo_dir"])
     else:
         memo_dir = Path(tempfile.mkdtemp(prefix="claims-harness-runs-"))
+    # Plan mode records nothing worth keeping: a claim found NOT RUN there goes to a scratch folder.
+    results_dir = (memo_dir / "plan-results") if planning else \
+        Path(config.getoption("--results-dir") or root / "results" / profile).resolve()
+    if not _is_worker(config) and not config.getoption("collectonly") and not planning:  # collecting writes nothing
+        config._harness_results_lock = _claim_results_dir(results_dir)
+    cache_dir = default_cache_dir(resolve_data_root(config.getoption("--data-root")), config.getoption("--cache-dir"))
+    env = environment(profile, device, root)
     config._harness = Harness(
         profile=profile, seeds=list(range(n_seeds)), device=device,
         data_root=resolve_data_root(config.getoption("--data-root")), results_dir=results_dir,
-        environment=environment(profile, device, root), memo_dir=memo_dir,
-        require_data=config.getoption("--require-data"),
-        run_cache=None if config.getoption("--no-cache") else RunCache(
-            default_cache_dir(resolve_data_root(config.getoption("--data-root")), config.getoption("--cache-dir"))),
+        environment=env, memo_dir=memo_dir, require_data=config.getoption("--require-data"),
+        run_cache=None if config.getoption("--no-cache") else RunCache(cache_dir),
+        calibration=Calibration(None if config.getoption("--no-cache") else cache_dir / "calibration.json"),
+        planner=Plan(profile, env["device"], n_seeds) if planning else None,
     )
+    config._harness_plan = _session_plan(config, cache_dir, profile, env["device"])
     config._harness_started = (config.workerinput["harness_started"] if _is_worker(config) else time.time())
     config._harness.started = config._harness_started
     max_hours = config.getoption("--max-hours")
@@ -156,8 +171,42 @@ def pytest_configure(config):
     if not _is_worker(config):
         _CONTROLLER["config"] = config
     if not _is_worker(config) and every > 0:
-        config._harness_ticker = Ticker(board, lambda line: _write_line(config, line), every)
+        config._harness_ticker = Ticker(board, lambda line: _write_line(config, line), every,
+                                        eta=lambda: _eta(config))
         config._harness_ticker.start()
+
+
+def _session_plan(config, cache_dir: Path, profile: str, device: str) -> Plan | None:
+    """The plan given with --plan-file, else the one cached for this profile and device (None: none)."""
+    given = config.getoption("--plan-file")
+    path = Path(given) if given else plan_path(cache_dir, profile, device)
+    if not path.exists():
+        if given:
+            raise pytest.UsageError(f"--plan-file {given}: no such file; make one with python -m harness plan "
+                                    f"--profile {profile} --out {given}")
+        return None
+    try:
+        plan = Plan.load(path)
+    except ValueError as exc:
+        if given:
+            raise pytest.UsageError(f"--plan-file: {exc}") from None
+        return None  # a damaged cached plan only costs the ETA
+    if plan.profile != profile:
+        if given:
+            raise pytest.UsageError(f"--plan-file {given} plans the {plan.profile} profile, this session runs {profile}")
+        return None
+    return plan
+
+
+_FINISHED: set = set()  # node ids of the tests the controller has seen finish (for the ETA)
+
+
+def _eta(config) -> str:
+    plan = config._harness_plan
+    if plan is None:
+        return ""
+    workers = max(1, getattr(config.option, "numprocesses", None) or 1)
+    return f"; ETA about {hours(plan.remaining_s(_FINISHED, workers))} by the cost plan"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -208,6 +257,16 @@ def assign_shards(sizes: dict[str, int], n: int) -> dict[str, int]:
     return out
 
 
+def family_costs(families: dict[str, list], plan: Plan | None) -> dict[str, int]:
+    """Each family's weight for the shards: its distinct runs' planned seconds where a plan covers every test,
+    else its number of tests. Every shard must compute the same weights: pass them all one --plan-file.
+    A run two families share counts in both (it is trained twice: once in each family's shard)."""
+    if plan is None or any(item.nodeid not in plan.tests for items in families.values() for item in items):
+        return {f: len(v) for f, v in families.items()}
+    return {f: 1 + round(sum(plan.runs[k].estimate_s for k in {k for item in v for k in plan.tests[item.nodeid]}))
+            for f, v in families.items()}
+
+
 def _select_shard(config, items) -> None:
     spec = config.getoption("--shard")
     try:
@@ -219,8 +278,9 @@ def _select_shard(config, items) -> None:
     families = {}
     for item in items:
         families.setdefault(run_family(item), []).append(item)
-    # Balanced by the number of tests a family holds (the claims' costs are not planned ahead).
-    shard = assign_shards({f: len(v) for f, v in families.items()}, n)
+    # Every shard must weigh alike: only a plan all of them are given (--plan-file), never one cached per machine.
+    plan = config._harness_plan if config.getoption("--plan-file") else None
+    shard = assign_shards(family_costs(families, plan), n)
     keep = [item for item in items if shard[run_family(item)] == k - 1]
     config.hook.pytest_deselected(items=[item for item in items if shard[run_family(item)] != k - 1])
     items[:] = keep
@@ -232,6 +292,9 @@ def pytest_runtest_setup(item):
     if board is not None:
         board.start_test(item.nodeid)
         item.config._harness.concluded.clear()
+        item.config._harness.test_id = item.nodeid
+        if item.config._harness.planner is not None:
+            item.config._harness.planner.tests.setdefault(item.nodeid, [])  # a test that trains nothing costs 0
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -254,6 +317,8 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_runtest_logreport(report):
     """On the controller (or the single process): each finished claim with its verdict, as it finishes."""
+    if report.when == "teardown":
+        _FINISHED.add(report.nodeid)
     if report.when != "call" or _CONTROLLER["config"] is None:
         return
     for key, line in getattr(report, "user_properties", []):
@@ -284,8 +349,16 @@ def pytest_unconfigure(config):
 
 def pytest_report_header(config):
     h = config._harness
-    return (f"claims harness: profile {h.profile}, {len(h.seeds)} seeds, device {h.device} "
-            f"({h.environment['device']}), data {h.data_root}, results {h.results_dir}")
+    lines = [f"claims harness: profile {h.profile}, {len(h.seeds)} seeds, device {h.device} "
+             f"({h.environment['device']}), data {h.data_root}, results {h.results_dir}"]
+    plan = config._harness_plan
+    if plan is not None:
+        lines.append(f"cost plan ({plan.made}): {len(plan.runs)} distinct runs for {len(plan.tests)} claim tests, "
+                     f"about {hours(plan.total_s())} one after another on {plan.device}")
+    elif h.planner is None:
+        lines.append(f"cost plan: none for this profile and device; python -m harness plan --profile {h.profile} "
+                     f"--device {h.device.type} estimates what this session costs")
+    return lines
 
 
 @pytest.fixture(scope="session")
@@ -301,10 +374,13 @@ def pytest_sessionfinish(session, exitstatus):
         ticker.stop()
     if _is_worker(config) or not hasattr(config, "_harness"):
         return
+    h = config._harness
+    if h.planner is not None:
+        h.planner.save(Path(config.getoption("plan_out")))
+        return
     from harness.report import write_results
     from harness.report.store import RECORDS
 
-    h = config._harness
     records = h.results_dir / RECORDS
     fresh = records.is_dir() and any(p.stat().st_mtime >= config._harness_started for p in records.glob("*.json"))
     if fresh:  # only sessions that ran claims rewrite the tables

@@ -32,8 +32,9 @@ HARNESS_DIR = Path(__file__).resolve().parent
 
 @lru_cache(maxsize=64)
 def code_hash(*files: str) -> str:
-    """SHA-256 of every ``harness/**/*.py`` and of ``files`` (the suite module that defines a run)."""
-    digest = hashlib.sha256()
+    """SHA-256 of every ``harness/**/*.py``, of ``files`` (the suite module that defines a run) and of the torch
+    release: another torch may compute another run."""
+    digest = hashlib.sha256(f"torch {torch.__version__}".encode())
     for path in sorted(HARNESS_DIR.rglob("*.py")) + [Path(f) for f in files]:
         digest.update(str(path.relative_to(HARNESS_DIR) if path.is_relative_to(HARNESS_DIR) else path.name).encode())
         digest.update(path.read_bytes() if path.is_file() else b"")

@@ -29,12 +29,15 @@ from .data import DataMissing, DeviceData, load_images, select
 from .data.cache import fingerprint
 from .judges import judge_claim
 from .report import record_path, write_record
+from .plan import Calibration, Plan, PlannedRun
 from .runcache import RunCache, code_hash
-from .train import train
+from .train import placeholder, train
 
 log = logging.getLogger("harness")
 
 PROFILE_SEEDS = {"smoke": 2, "full": 5}
+# Two calibration steps slower than this (seconds) are the estimate themselves: timing more would cost minutes.
+SLOW_STEPS_S = 10.0
 
 # Per-channel normalization of each data set: CIFAR-10 as the tutorial (0.5, 0.5);
 # Tiny ImageNet with ImageNet's statistics (a reading the claims record).
@@ -75,6 +78,9 @@ class Harness:
     concluded: list = field(default_factory=list)  # results recorded by the running test (for its report)
     run_cache: "RunCache | None" = None  # finished runs kept across sessions (None: --no-cache)
     running: "ClaimRun | None" = None  # the claim the current test measures (for a record if it runs out of memory)
+    planner: Plan | None = None  # plan mode (python -m harness plan): runs are costed and listed, never trained
+    test_id: str = ""  # the running test's node id (the plan lists runs by test)
+    calibration: Calibration = field(default_factory=lambda: Calibration(None))  # seconds per member-step
     _data: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -121,7 +127,11 @@ class Harness:
         """
         key = run_key(model_spec, cfg, train_data, test_data, self.seeds, None if teacher is None else teacher.key)
         # The code a cached run depends on: the harness, and the module that called for the run.
-        code = code_hash(inspect.currentframe().f_back.f_code.co_filename) if self.run_cache is not None else ""
+        code = (code_hash(inspect.currentframe().f_back.f_code.co_filename) + self.device.type
+                if self.run_cache is not None else "")
+        if self.planner is not None:
+            cached = self.run_cache is not None and self.run_cache.path(key, code).exists()
+            return self._planned(key, model_fn, model_spec, cfg, train_data, test_data, cached)
 
         def compute():
             if self.run_cache is not None:
@@ -129,11 +139,7 @@ class Harness:
                 if cached is not None:
                     return cached
             if budget_for is not None:
-                per_step = self.seconds_per_step(model_fn, model_spec, cfg, train_data)
-                steps = self.planned_steps(cfg, train_data)
-                self.skip_unless_it_fits(budget_for, steps * per_step,
-                                         f"{steps:,} member-steps of {model_spec} at batch {cfg.batch_size}, "
-                                         f"{per_step:.3f} s each as timed over 3 steps here")
+                self._check_budget(budget_for, model_fn, model_spec, cfg, train_data)
             result = train(model_fn, self.seeds, train_data, test_data, cfg,
                            teacher=None if teacher is None else teacher.model)
             result.key = key
@@ -142,27 +148,68 @@ class Harness:
             return result
         return self.memo(key, compute)
 
-    def planned_steps(self, cfg, train_data: DeviceData) -> int:
+    def timed(self, model_fn, model_spec: dict, seed: int, train_data: DeviceData, cfg, teacher=None):
+        """One member trained now, alone, never memoized or cached: a timing claim measures the training itself.
+
+        In plan mode it is costed and listed like any run, and a placeholder comes back.
+        """
+        if self.planner is not None:
+            key = run_key({**model_spec, "timed alone": True}, cfg, train_data, None, [seed])
+            return self._planned(key, model_fn, model_spec, cfg, train_data, None, False, seeds=[seed])
+        return train(model_fn, [seed], train_data, None, cfg, teacher=teacher)
+
+    def _planned(self, key: str, model_fn, model_spec: dict, cfg, train_data: DeviceData, test_data, cached: bool,
+                 seeds: list[int] | None = None):
+        seeds = self.seeds if seeds is None else seeds
+        per_step = 0.0 if cached else self.seconds_per_step(model_fn, model_spec, cfg, train_data, seeds)
+        self.planner.add(self.test_id, PlannedRun(key=key, label=cfg.label, model=repr(model_spec),
+                                                  member_steps=self.planned_steps(cfg, train_data, seeds),
+                                                  seconds_per_step=per_step, cached=cached))
+        result = placeholder(model_fn, seeds, train_data, test_data, cfg)
+        result.key = key
+        return result
+
+    def _check_budget(self, run: "ClaimRun", model_fn, model_spec: dict, cfg, train_data: DeviceData) -> None:
+        # A verdict (NOT RUN) rests on this estimate: timed in this session, never taken from a stored calibration.
+        per_step = self.seconds_per_step(model_fn, model_spec, cfg, train_data, fresh=True)
+        steps = self.planned_steps(cfg, train_data)
+        self.skip_unless_it_fits(run, steps * per_step,
+                                 f"{steps:,} member-steps of {model_spec} at batch {cfg.batch_size}, "
+                                 f"{per_step:.3f} s each as timed on this device in this session")
+
+    def planned_steps(self, cfg, train_data: DeviceData, seeds: list[int] | None = None) -> int:
         """Member-steps a run of ``cfg`` takes: every seed, every epoch."""
         per_epoch = train_data.steps_per_epoch(cfg.batch_size)
         if cfg.max_steps_per_epoch is not None:
             per_epoch = min(per_epoch, cfg.max_steps_per_epoch)
-        return per_epoch * cfg.epochs * len(self.seeds)
+        return per_epoch * cfg.epochs * len(self.seeds if seeds is None else seeds)
 
-    def seconds_per_step(self, model_fn, model_spec: dict, cfg, train_data: DeviceData) -> float:
-        """Seconds one member takes for one step of ``cfg`` on this device: 3 steps timed after 1 (once a session).
+    def seconds_per_step(self, model_fn, model_spec: dict, cfg, train_data: DeviceData,
+                         seeds: list[int] | None = None, fresh: bool = False) -> float:
+        """Seconds of one member-step of ``cfg`` on this device, as the run trains (all its seeds at once).
 
-        An estimate for the time budget, never a measurement that decides anything.
+        Timed over 4 steps after a warm-up and kept per device, thread count and torch release
+        (:class:`harness.plan.Calibration`); ``fresh``: timed in this session whatever is stored.
+        An estimate for the plan and the time budget, never a measurement that a claim's figures come from.
         """
-        key = ("calibration", repr(sorted(model_spec.items())), cfg.batch_size, cfg.precision, cfg.optimizer,
-               cfg.kd_temperature is not None)
-        if key not in self._data:
+        seeds = list(self.seeds if seeds is None else seeds)
+        key = "|".join(map(str, (self.environment["device"], f"threads={torch.get_num_threads()}", torch.__version__,
+                                 sorted(model_spec.items()), f"batch={cfg.batch_size}", cfg.precision, cfg.optimizer,
+                                 f"kd={cfg.kd_temperature is not None}", f"members={len(seeds)}")))
+
+        def measure():
             probe = replace(cfg, epochs=1, ema_decay=None, kd_temperature=None, grad_norm_steps=(), snapshot_epochs=(),
                             label="calibration")
-            one = train(model_fn, [0], train_data, None, replace(probe, max_steps_per_epoch=1)).seconds
-            four = train(model_fn, [0], train_data, None, replace(probe, max_steps_per_epoch=4)).seconds
-            self._data[key] = max(four - one, 1e-6) / 3
-        return self._data[key]
+            # The first run of an architecture pays one-time costs (allocations, dispatch caches): not timed,
+            # unless its steps are so slow (pure fp16 on a CPU) that those costs do not matter.
+            warm = train(model_fn, seeds, train_data, None, replace(probe, max_steps_per_epoch=2)).seconds
+            if warm > SLOW_STEPS_S:
+                return warm / 2 / len(seeds)
+            one = train(model_fn, seeds, train_data, None, replace(probe, max_steps_per_epoch=1)).seconds
+            five = train(model_fn, seeds, train_data, None, replace(probe, max_steps_per_epoch=5)).seconds
+            per_step = (five - one) / 4 if five > one else five / 5  # timer noise cannot make a step free
+            return per_step / len(seeds)
+        return self.calibration.get(key, measure, fresh=fresh)
 
     def hours_left(self) -> float | None:
         """What is left of the time budget, in hours (None: no limit)."""
@@ -212,6 +259,8 @@ class Harness:
     def conclude(self, run: "ClaimRun", measurements: dict, *, curves: dict | None = None,
                  seeds: list[int] | None = None, notes: str = "") -> ClaimResult:
         """Judge ``measurements`` by the claim's judge, record the result, and (full profile) check the pinned verdict."""
+        if self.planner is not None:
+            pytest.skip("plan mode: runs costed, nothing trained or judged")
         judgement = judge_claim(run.claim, run.reading, measurements)
         result = run.record(judgement, measurements, curves=curves, seeds=seeds, notes=notes)
         self.concluded.append(result)

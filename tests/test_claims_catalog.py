@@ -81,3 +81,11 @@ def test_a_missing_budget_entry_names_the_claim_and_the_record():
         catalog.get("r002.tanh_learns").budget_for("full")["epochz"]
     with pytest.raises(KeyError, match=r"no budget for profile 'huge'"):
         catalog.get("r002.tanh_learns").budget_for("huge")
+
+
+def test_a_bad_budget_entry_names_the_file_and_the_entry(tmp_path):
+    bad = tmp_path / "r901.toml"
+    bad.write_text('[[claim]]\nid = "r901.x"\nsection = "s"\nstatement = "s"\nmetric = "m"\ncheck = "c"\n'
+                   '[claim.budget.full]\nepochs = "5"\n')
+    with pytest.raises(ValueError, match=r"r901.toml: claim r901.x: budget.full.epochs = '5'"):
+        catalog.add_file(bad)

@@ -25,6 +25,7 @@ from . import losses, precision
 from .ema import WeightEMA
 from .ensemble import Ensemble, build_members
 from .nonfinite import NonFiniteWatch
+from .per_member import PerMemberSGD
 
 log = logging.getLogger("harness.train")
 
@@ -75,6 +76,7 @@ class TrainResult:
     key: str = ""  # the session's memo key of this run (its full specification), when trained through it
     snapshots: dict[int, Ensemble] = field(default_factory=dict)  # epoch -> the model after it
     steps_per_epoch: int = 0
+    nan_from_step: int | None = None  # every member (and its EMA) was all NaN here: later steps were not computed
 
     def final(self, key: str) -> np.ndarray:
         """Last-epoch value of history ``key`` for each member."""
@@ -103,6 +105,22 @@ class TrainResult:
 # defaults to the multi-tensor ('foreach') kernels and a fused Adam computes in fp32, which would
 # hide the pure-fp16 NaN that report 000 shows; the CPU's default is this single-tensor loop.
 OPTIMIZER_IMPL = "single-tensor loop (foreach=False, fused=False)"
+
+
+# How often a run watching for non-finite values checks whether every member has gone all NaN. From
+# then on every step would leave it NaN, and what it measures is known without computing it (see
+# _all_nan); checking costs one host synchronization.
+ALL_NAN_CHECK_EVERY = 50
+
+
+def _all_nan(model: Ensemble, ema) -> bool:
+    """True when every parameter of every member (and of the EMA) is NaN: no later step can change that.
+
+    A NaN loss gives NaN gradients, and SGD or Adam turn a NaN gradient into a NaN weight, so an all-NaN
+    model stays all NaN; its logits are NaN and ``argmax`` picks class 0 for every image.
+    """
+    modules = [model] + ([] if ema is None else [ema.module])
+    return all(torch.isnan(p).all().item() for m in modules for p in m.parameters())
 
 
 def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -199,7 +217,47 @@ def train(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: D
     return _train_group(model_fn, seeds, train_data, test_data, cfg, teacher)
 
 
-def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainConfig, teacher) -> TrainResult:
+# What may differ between runs trained together as one ensemble by :func:`train_together`.
+PER_MEMBER = ("lr", "momentum", "weight_decay")
+
+
+def train_together(model_fn: Callable[[], nn.Module], runs: Sequence[tuple[Sequence[int], TrainConfig]],
+                   train_data: DeviceData, test_data: DeviceData | None) -> list[TrainResult]:
+    """Several SGD runs of one architecture that differ only in learning rate, momentum or weight decay, trained
+    as one ensemble with per-member hyperparameters; one result a run, each as :func:`train` would give it
+    (within rounding, see :mod:`.per_member`). Each result's ``seconds`` is the joint run's.
+    """
+    base = runs[0][1]
+    for _, cfg in runs:
+        if cfg.optimizer != "sgd" or replace(cfg, **{k: getattr(base, k) for k in PER_MEMBER}, label="") != \
+                replace(base, label=""):
+            raise ValueError(f"train_together: runs must be SGD runs that differ only in {PER_MEMBER}")
+    if base.precision not in ("fp32", "fp64") or base.kd_temperature is not None:
+        raise ValueError("train_together: fp32 or fp64 runs without distillation only (one GradScaler would skip "
+                         "every member's step on one member's overflow; pure fp16 would round the hyperparameters)")
+    seeds = [int(s) for member_seeds, _ in runs for s in member_seeds]
+    hyper = {k: [getattr(cfg, k) for member_seeds, cfg in runs for _ in member_seeds] for k in PER_MEMBER}
+    result = _train_group(model_fn, seeds, train_data, test_data, base, None, member_hyper=hyper)
+    parts, start = [], 0
+    for member_seeds, _ in runs:
+        parts.append(_member_slice(result, start, start + len(member_seeds)))
+        start += len(member_seeds)
+    return parts
+
+
+def _member_slice(result: TrainResult, start: int, stop: int) -> TrainResult:
+    """Members ``start:stop`` of a run as a run of their own."""
+    def part(ensemble):
+        return None if ensemble is None else Ensemble([ensemble.member(i) for i in range(start, stop)])
+    return replace(result, seeds=result.seeds[start:stop], model=part(result.model), ema=part(result.ema),
+                   history={k: v[start:stop] for k, v in result.history.items()},
+                   nonfinite=result.nonfinite[start:stop],
+                   grad_norms={s: g[start:stop] for s, g in result.grad_norms.items()},
+                   snapshots={e: part(m) for e, m in result.snapshots.items()})
+
+
+def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainConfig, teacher,
+                 member_hyper: dict | None = None) -> TrainResult:
     device = train_data.device
     dtype = precision.param_dtype(cfg.precision)
     torch.manual_seed(seeds[0])  # dropout masks; each member still draws its own under vmap
@@ -209,23 +267,18 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
         if teacher.size != size:
             raise ValueError(f"teacher has {teacher.size} members, the student {size}: one teacher a seed")
         teacher = teacher.to(device).eval()
-    optimizer = _make_optimizer(model.parameters(), cfg)
+    optimizer = (_make_optimizer(model.parameters(), cfg) if member_hyper is None
+                 else PerMemberSGD(model.parameters(), **member_hyper))
     scaler = precision.grad_scaler(cfg.precision, device)
     ema = None
     if cfg.ema_decay is not None:
         ema = WeightEMA(model, cfg.ema_decay)
     watch = NonFiniteWatch(model, enabled=cfg.watch_nonfinite, check_gradients=scaler is None)
     generators = member_generators(seeds, device)
-    layer_names = [n for n in model.param_names if n.endswith("weight") and model.stacked_params()[n].dim() > 2]
+    layer_names = _grad_norm_layers(model)
     grad_norm_steps = set(cfg.grad_norm_steps)
     grad_norms: dict[int, torch.Tensor] = {}
-
-    keys = ["train_loss", "train_acc"] + (["test_loss", "test_acc"] if test_data is not None else [])
-    if cfg.running_loss_window:
-        keys.append("train_loss_running")
-    if ema is not None and test_data is not None:
-        keys += ["ema_test_loss", "ema_test_acc"]
-    history = {k: np.zeros((size, cfg.epochs)) for k in keys}
+    history = {k: np.zeros((size, cfg.epochs)) for k in _history_keys(cfg, test_data is not None)}
     snapshots: dict[int, Ensemble] = {}
     table = None
     if cfg.kd_temperature is not None and cfg.teacher_logits_once:
@@ -234,6 +287,7 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
         table = teacher_logit_table(teacher, train_data, cfg.precision, cfg.eval_batch_size)
         members = torch.arange(size, device=device)
     step = 0
+    nan_from = None
     started = time.perf_counter()
     for epoch in range(cfg.epochs):
         loss_sum = torch.zeros(size, device=device, dtype=torch.float64)
@@ -243,6 +297,19 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
         for idx in train_data.index_batches(train_data.epoch_order(generators), cfg.batch_size):
             if cfg.max_steps_per_epoch is not None and seen >= cfg.max_steps_per_epoch * cfg.batch_size:
                 break
+            if nan_from is not None:
+                # All NaN for good: the step's loss is NaN and every prediction class 0, as computing it would
+                # give (tests/test_engine.py); the gradient norms it would record are NaN.
+                y = train_data.take(idx)[1]
+                loss_sum += float("nan")
+                if cfg.running_loss_window:
+                    recent.append(torch.full((size,), float("nan"), device=device, dtype=torch.float64))
+                if step in grad_norm_steps:
+                    grad_norms[step] = torch.full((size, len(layer_names)), float("nan"), device=device)
+                correct += (y == 0).sum(1)
+                seen += y.shape[1]
+                step += 1
+                continue
             x, y = train_data.take(idx)
             x = x.to(dtype)
             with precision.autocast(cfg.precision, device):
@@ -287,6 +354,15 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
             correct += (logits.detach().argmax(-1) == y).sum(1)
             seen += y.shape[1]
             step += 1
+            if cfg.watch_nonfinite and step % ALL_NAN_CHECK_EVERY == 0 and _all_nan(model, ema):
+                nan_from = step
+                # The next forward pass would make the batch-norm statistics NaN as well: make them so now.
+                for module in [model] + ([] if ema is None else [ema.module]):
+                    for buffer in module.buffers():
+                        if buffer.is_floating_point():
+                            buffer.fill_(float("nan"))
+                log.info("%s: every member all NaN after step %d; later steps are not computed", cfg.label or "run",
+                         step)
         history["train_loss"][:, epoch] = (loss_sum / seen).cpu().numpy()
         history["train_acc"][:, epoch] = (correct.double() / seen).cpu().numpy()
         if cfg.running_loss_window:
@@ -311,7 +387,53 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
         seeds=list(seeds), model=model, ema=None if ema is None else ema.module, history=history, nonfinite=watch.report(),
         grad_norms={s: g.cpu().numpy() for s, g in sorted(grad_norms.items())}, grad_norm_layers=layer_names,
         seconds=seconds, steps=step, snapshots=snapshots, steps_per_epoch=step // max(1, cfg.epochs),
+        nan_from_step=nan_from,
     )
+
+
+def _grad_norm_layers(model: Ensemble) -> list[str]:
+    return [n for n in model.param_names if n.endswith("weight") and model.stacked_params()[n].dim() > 2]
+
+
+def _history_keys(cfg: TrainConfig, has_test: bool) -> list[str]:
+    keys = ["train_loss", "train_acc"] + (["test_loss", "test_acc"] if has_test else [])
+    if cfg.running_loss_window:
+        keys.append("train_loss_running")
+    if cfg.ema_decay is not None and has_test:
+        keys += ["ema_test_loss", "ema_test_acc"]
+    return keys
+
+
+class PlaceholderEnsemble(Ensemble):
+    """An untrained ensemble whose outputs are NaN without computing them: evaluating a placeholder costs nothing."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """NaN logits of the right shape (the shape from one image through the real forward)."""
+        classes = super().forward(x[:, :1]).shape[-1]
+        return torch.full((*x.shape[:2], classes), float("nan"), dtype=x.dtype, device=x.device)
+
+
+def placeholder(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: DeviceData,
+                test_data: DeviceData | None, cfg: TrainConfig) -> TrainResult:
+    """What :func:`train` returns, shaped alike, untrained, every measurement NaN: the cost plan's stand-in.
+
+    A test in plan mode goes on with it to the runs it needs next; nothing is judged from it.
+    """
+    seeds = [int(s) for s in seeds]
+    model = PlaceholderEnsemble(build_members(model_fn, seeds)).to(device=train_data.device,
+                                                                   dtype=precision.param_dtype(cfg.precision)).train()
+    per_epoch = train_data.steps_per_epoch(cfg.batch_size)
+    if cfg.max_steps_per_epoch is not None:
+        per_epoch = min(per_epoch, cfg.max_steps_per_epoch)
+    steps = per_epoch * cfg.epochs
+    layers = _grad_norm_layers(model)
+    return TrainResult(
+        seeds=seeds, model=model, ema=copy.deepcopy(model) if cfg.ema_decay is not None else None,
+        history={k: np.full((len(seeds), cfg.epochs), np.nan) for k in _history_keys(cfg, test_data is not None)},
+        nonfinite=[{"step": None, "tensor": None} for _ in seeds] if cfg.watch_nonfinite else [],
+        grad_norms={s: np.full((len(seeds), len(layers)), np.nan) for s in sorted(cfg.grad_norm_steps) if s < steps},
+        grad_norm_layers=layers, seconds=float("nan"), steps=steps, steps_per_epoch=per_epoch,
+        snapshots={e: model for e in cfg.snapshot_epochs if e <= cfg.epochs})
 
 
 def _concat_results(parts: list[TrainResult]) -> TrainResult:

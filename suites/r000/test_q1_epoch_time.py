@@ -13,14 +13,14 @@ import numpy as np
 
 from harness.models import student, teacher
 from harness.session import for_each_reading
-from harness.train import Ensemble, TrainConfig, train, with_overrides
+from harness.train import Ensemble, TrainConfig, with_overrides
 
 from .common import teacher_run, tiny
 
 
-def epoch_seconds(model_fn, seed: int, train_data, cfg: TrainConfig, teacher_model=None) -> float:
+def epoch_seconds(harness, name: str, model_fn, seed: int, train_data, cfg: TrainConfig, teacher_model=None) -> float:
     """Wall seconds of one training epoch of one model alone (the engine synchronizes the GPU at the end)."""
-    return train(model_fn, [seed], train_data, None, cfg, teacher=teacher_model).seconds
+    return harness.timed(model_fn, {"model": name}, seed, train_data, cfg, teacher=teacher_model).seconds
 
 
 @for_each_reading("r000.epoch_time")
@@ -31,8 +31,8 @@ def test_epoch_time(harness, reading):
     teachers = teacher_run(run).model
     cfg = TrainConfig(epochs=1, batch_size=p["batch_size"], optimizer="adam", lr=p["lr"], label="r000 timing")
     kd_cfg = with_overrides(cfg, kd_temperature=p["kd_temperature"], kd_alpha=p["kd_alpha"])
-    teacher_s = [epoch_seconds(teacher, s, train_data, cfg) for s in harness.seeds]
-    student_s = [epoch_seconds(student, s, train_data, kd_cfg, Ensemble([teachers.member(i)]))
+    teacher_s = [epoch_seconds(harness, "teacher", teacher, s, train_data, cfg) for s in harness.seeds]
+    student_s = [epoch_seconds(harness, "student", student, s, train_data, kd_cfg, Ensemble([teachers.member(i)]))
                  for i, s in enumerate(harness.seeds)]
     harness.conclude(run, {"teacher_s": teacher_s, "student_s": student_s, "images": len(train_data),
                            "device": harness.environment["device"]},

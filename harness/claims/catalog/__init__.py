@@ -33,9 +33,19 @@ def _load_report(path: Path) -> list[Claim]:
             notes=raw.get("notes", ""), params={**defaults.get("params", {}), **raw.get("params", {})},
             reachable=tuple(raw.get("reachable", ("REPRODUCED", "NOT REPRODUCED"))),
             # A claim's own budget replaces the report's default whole: no entry is inherited unseen.
-            budget={**defaults.get("budget", {}), **raw.get("budget", {})},
+            budget=_checked_budget(path, raw["id"], raw.get("budget") or defaults.get("budget", {})),
         ))
     return claims
+
+
+def _checked_budget(path: Path, claim_id: str, budget: dict) -> dict:
+    """``budget`` if every entry is a positive whole number or "all"; ValueError naming the file otherwise."""
+    for profile, entries in budget.items():
+        for key, value in (entries.items() if isinstance(entries, dict) else [(None, entries)]):
+            if not (value == "all" or (isinstance(value, int) and not isinstance(value, bool) and value > 0)):
+                raise ValueError(f"{path}: claim {claim_id}: budget.{profile}.{key} = {value!r}; give a positive "
+                                 "whole number or \"all\"")
+    return budget
 
 
 @lru_cache(maxsize=1)
