@@ -303,3 +303,43 @@ def test_teacher_logits_computed_once_equal_the_per_step_teacher(mode):
     for a, b in zip(once.model.state_dict().values(), per_step.model.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=tol, atol=tol)
     np.testing.assert_allclose(once.history["train_loss"], per_step.history["train_loss"], rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("batch_norm,cfg", [
+    (True, TrainConfig(epochs=3, batch_size=8, optimizer="adam", lr=1e-3, precision="fp16", watch_nonfinite=True,
+                       ema_decay=0.9, running_loss_window=3, grad_norm_steps=(0, 5, 20))),
+    (False, TrainConfig(epochs=3, batch_size=8, optimizer="sgd", lr=1e6, momentum=0.9, watch_nonfinite=True)),
+], ids=["fp16-adam+ema+bn", "sgd-diverges"])
+def test_a_run_gone_all_nan_measures_the_same_without_computing_its_steps(batch_norm, cfg, monkeypatch):
+    from harness.train import engine
+
+    data = synthetic_data(n=40)
+    model_fn = lambda: CifarCNN(3, "relu", batch_norm=batch_norm)  # noqa: E731
+    monkeypatch.setattr(engine, "ALL_NAN_CHECK_EVERY", 10**9)  # never checked: every step computed
+    computed = train(model_fn, [0, 1], data, data, cfg)
+    monkeypatch.setattr(engine, "ALL_NAN_CHECK_EVERY", 1)
+    skipped = train(model_fn, [0, 1], data, data, cfg)
+    assert computed.nan_from_step is None and skipped.nan_from_step is not None
+    assert skipped.nan_from_step < skipped.steps  # steps were really left out
+    for key, values in computed.history.items():
+        np.testing.assert_array_equal(skipped.history[key], values, err_msg=key)  # NaN equals NaN here
+    assert skipped.nonfinite == computed.nonfinite and skipped.steps == computed.steps
+    assert sorted(skipped.grad_norms) == sorted(computed.grad_norms)
+    for step, norms in computed.grad_norms.items():
+        np.testing.assert_array_equal(skipped.grad_norms[step], norms)
+    assert computed.history["train_acc"][:, -1].min() > 0  # class 0's share: the judged 'training accuracy'
+    for ours, theirs in ((skipped.model, computed.model), (skipped.ema, computed.ema)):
+        if theirs is not None:  # batch-norm statistics included: NaN where computing the steps made them NaN
+            for (name, a), b in zip(ours.named_buffers(), theirs.buffers()):
+                if b.is_floating_point():
+                    assert torch.equal(torch.isnan(a), torch.isnan(b)), name
+
+
+def test_a_float64_member_keeps_its_weights_exactly():
+    ensemble = Ensemble(build_members(lambda: CifarCNN(3, "tanh"), [0, 1])).to(torch.float64)
+    with torch.no_grad():
+        for p in ensemble.parameters():
+            p.add_(1e-12)  # below float32's resolution: a float32 round trip would lose it
+    member = ensemble.member(1)
+    for name, stacked in ensemble.stacked_params().items():
+        assert torch.equal(member.get_parameter(name), stacked[1]), name

@@ -86,10 +86,12 @@ class Ensemble(nn.Module):
 
     def member(self, index: int) -> nn.Module:
         """Member ``index`` as an ordinary module with its own copy of the weights."""
-        module = copy.deepcopy(self.template).to_empty(device=next(self.parameters()).device)
+        first = next(self.parameters())
+        # In the ensemble's dtype before the weights are copied in: a float32 template would round float64 weights.
+        module = copy.deepcopy(self.template).to_empty(device=first.device).to(first.dtype)
         state = {n: t[index].detach().clone() for n, t in {**self.stacked_params(), **self.stacked_buffers()}.items()}
         module.load_state_dict(state)
-        return module.to(next(self.parameters()).dtype).train(self.training)
+        return module.train(self.training)
 
     @classmethod
     def concat(cls, ensembles: Sequence["Ensemble"]) -> "Ensemble":
