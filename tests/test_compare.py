@@ -46,3 +46,24 @@ def test_exact_compare_reports_any_field_but_timing_claims(tmp_path, capsys):
     assert main(["compare", "--exact", str(a), str(b)]) == 1
     out = capsys.readouterr().out
     assert "measured_mean differs" in out and "epoch_time" not in out
+
+
+def test_a_claim_the_reference_could_not_run_is_newly_run_not_changed(tmp_path, capsys):
+    old = _write(tmp_path / "old", ["a.x,r,NOT RUN,m,c,,,,t,5,%,", "a.y,r,REPRODUCED,m,c,10,5,15,t,5,%,"])
+    new = _write(tmp_path / "new", ["a.x,r,REPRODUCED,m,c,50,48,52,t,5,%,", "a.y,r,REPRODUCED,m,c,10,5,15,t,5,%,"])
+    assert main(["compare", str(old), str(new)]) == 0
+    assert "newly run" in capsys.readouterr().out
+    # The other way round a verdict was lost: that fails.
+    assert main(["compare", str(new), str(old)]) == 1
+    assert "verdict changed" in capsys.readouterr().out
+
+
+def test_strict_compare_fails_on_any_row_without_a_reference(tmp_path, capsys):
+    old = _write(tmp_path / "old", ["a.x,r,NOT RUN,m,c,,,,t,5,%,", "a.y,r,REPRODUCED,m,c,10,5,15,t,5,%,"])
+    newly = _write(tmp_path / "newly", ["a.x,r,REPRODUCED,m,c,50,48,52,t,5,%,", "a.y,r,REPRODUCED,m,c,10,5,15,t,5,%,"])
+    short = _write(tmp_path / "short", ["a.y,r,REPRODUCED,m,c,10,5,15,t,5,%,"])
+    assert main(["compare", str(old), str(newly), "--strict"]) == 1  # newly run: nothing checked it
+    assert main(["compare", str(old), str(short), "--strict"]) == 1  # a row went missing
+    assert main(["compare", str(old), str(short)]) == 0
+    assert main(["compare", str(short), str(short), "--strict"]) == 0
+    capsys.readouterr()

@@ -42,6 +42,9 @@ def _is_timing(claim_id: str) -> bool:
 def compare(old: Path, new: Path, exact: bool = False) -> pd.DataFrame:
     """One row per difference that matters: a changed verdict, disjoint intervals, a row added or missing.
 
+    A row NOT RUN in ``old`` and judged in ``new`` is "newly run"; judged in ``old`` and NOT RUN in ``new``
+    is a changed verdict (a run that lost a verdict it had).
+
     ``exact``: also every other field that differs (timing claims aside, whose seconds differ run to run);
     for checking that two runs of the same code on the same data agree, e.g. ``-n 4`` against ``-n 0``.
     """
@@ -54,7 +57,9 @@ def compare(old: Path, new: Path, exact: bool = False) -> pd.DataFrame:
                          "old": "" if a is None else a["verdict"], "new": "" if b is None else b["verdict"]})
             continue
         if a["verdict"] != b["verdict"]:
-            rows.append({"claim": key[0], "reading": key[1], "change": "verdict changed", "old": a["verdict"],
+            # A claim the reference could not run (no GPU there, say) and this run judged is news, not a change.
+            change = "newly run" if a["verdict"] == "NOT RUN" else "verdict changed"
+            rows.append({"claim": key[0], "reading": key[1], "change": change, "old": a["verdict"],
                          "new": b["verdict"]})
         if exact and not _is_timing(key[0]):
             rows += [{"claim": key[0], "reading": key[1], "change": f"{field} differs", "old": a[field], "new": b[field]}
