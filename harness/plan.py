@@ -86,8 +86,10 @@ class Plan:
 
     def markdown(self) -> str:
         """The plan as a person reads it: each distinct run, then each test with what it adds."""
+        training = {t: keys for t, keys in self.tests.items() if keys}
         lines = [f"# Cost plan: profile {self.profile}, {self.seeds} seeds, on {self.device}", "",
-                 f"{len(self.runs)} distinct training runs for {len(self.tests)} claim tests; about "
+                 f"{len(self.runs)} distinct training runs for {len(training)} claim tests (of {len(self.tests)} "
+                 f"selected; the others train nothing); about "
                  f"**{hours(self.total_s())}** one after another (made {self.made}). Each estimate is the run's "
                  "member-steps times the seconds one member-step took when a few steps of it were timed on this "
                  "device; a run several claims share is counted once; a run in the results cache costs nothing. Training "
@@ -99,7 +101,7 @@ class Plan:
                          f"{run.seconds_per_step:.4f} | {'cached' if run.cached else hours(run.estimate_s)} | "
                          f"{len(run.tests)} test{'s' if len(run.tests) != 1 else ''} |")
         lines += ["", "| claim test | runs | estimate if run alone |", "| --- | ---: | ---: |"]
-        for test, keys in self.tests.items():
+        for test, keys in training.items():
             lines.append(f"| {test.split('::')[-1]} | {len(keys)} | "
                          f"{hours(sum(self.runs[k].estimate_s for k in keys))} |")
         return "\n".join(lines) + "\n"

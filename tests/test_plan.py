@@ -46,7 +46,7 @@ def test_plan_round_trip_and_markdown(tmp_path):
     again = Plan.load(tmp_path / "plan.json")
     assert again.runs == plan.runs and again.tests == plan.tests and again.device == "CPU: test"
     text = again.markdown()
-    assert "3 distinct training runs for 3 claim tests" in text and "| cached |" in text and "tanh 10 epochs" in text
+    assert "3 distinct training runs for 3 claim tests (of 3 selected" in text and "| cached |" in text and "tanh 10 epochs" in text
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="bad.json: not a cost plan"):
         Plan.load(tmp_path / "bad.json")
@@ -133,7 +133,7 @@ def test_plan_mode_lists_each_run_once_and_trains_nothing(tmp_path, request):
     assert len(plan.tests) == 6 and len(plan.runs) == 4
     assert {r.member_steps for r in plan.runs.values()} == {2 * 6 * 500}
     assert all(r.seconds_per_step > 0 and not r.cached for r in plan.runs.values())
-    assert "4 distinct training runs for 6 claim tests" in done.stdout
+    assert "4 distinct training runs for 6 claim tests (of 6 selected" in done.stdout
     # Every test stopped at its verdict (skipped), and nothing was recorded anywhere.
     assert " passed" not in done.stdout and "failed" not in done.stdout and "6 skipped" in done.stdout
     assert (results.stat().st_mtime if results.exists() else None) == before
