@@ -6,6 +6,8 @@ test; the asserts only check that each timed run trained.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -13,15 +15,25 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from harness.models import CifarCNN, student, teacher
-from harness.train import TrainConfig, train
+from harness.train import Ensemble, TrainConfig, build_members, train, train_together, with_overrides
 
-from .conftest import record_throughput
+from .conftest import FLOPS_PER_IMAGE, NOTES, record_throughput
+from .flops import training_flops_per_image
 
 MODELS = {
     "r002 CNN, 3 FC (batch 4)": ("cifar10", lambda: CifarCNN(3, "tanh"), 4),
     "r000 teacher (batch 64)": ("tiny-imagenet", teacher, 64),
     "r000 student (batch 64)": ("tiny-imagenet", student, 64),
 }
+IMAGE_SHAPE = {"cifar10": (3, 32, 32), "tiny-imagenet": (3, 64, 64)}
+R002 = "r002 CNN, 3 FC (batch 4)"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def model_flops():
+    """Each model's training FLOPs per image, for the table's share of the FLOP limit."""
+    for name, (dataset, model_fn, _) in MODELS.items():
+        FLOPS_PER_IMAGE[name] = training_flops_per_image(model_fn, IMAGE_SHAPE[dataset], batch=4)
 MODES = ["fp32", "fp16", "fp16-amp", "bf16-amp"]
 ENSEMBLE = 5
 
@@ -99,3 +111,61 @@ def test_five_seeds_sequential_vs_ensemble(benchmark, harness, bench_data, model
     result = benchmark.pedantic(run, rounds=3, warmup_rounds=1)
     record_throughput(model, f"{ENSEMBLE} seeds, {how}", n * batch * ENSEMBLE, benchmark)
     assert result.model.size == ENSEMBLE and result.steps == n
+
+
+@pytest.mark.parametrize("how", ["two ensembles", "one ensemble, per-member momentum"])
+def test_momentum_readings_as_one_ensemble(benchmark, harness, bench_data, how):
+    """Report 002's momentum 0 and 0.9 readings, 5 seeds each: two ensembles one after the other, or one
+    ensemble of 10 members with per-member momentum (train_together; equal member by member, tests/)."""
+    _, model_fn, batch = MODELS[R002]
+    n = steps(harness, batch)
+    base = TrainConfig(epochs=1, batch_size=batch, optimizer="sgd", lr=0.01, max_steps_per_epoch=n)
+    runs = [(list(range(ENSEMBLE)), with_overrides(base, momentum=m)) for m in (0.0, 0.9)]
+    data = bench_data["cifar10"]
+    if how == "two ensembles":
+        def one_round():
+            return [train(model_fn, seeds, data, None, cfg) for seeds, cfg in runs]
+    else:
+        def one_round():
+            return train_together(model_fn, runs, data, None)
+    results = benchmark.pedantic(one_round, rounds=3, warmup_rounds=1)
+    record_throughput(R002, f"momentum 0 and 0.9, {ENSEMBLE} seeds each: {how}", n * batch * 2 * ENSEMBLE, benchmark)
+    assert [r.steps for r in results] == [n, n]
+
+
+def test_compiled_step(benchmark, harness, bench_data):
+    """The ensemble's forward and backward compiled by torch.compile (inductor), the same optimizer after it.
+
+    Not the engine's path: it measures what compiling would gain. Compile time is said under the table.
+    """
+    _, model_fn, batch = MODELS[R002]
+    data = bench_data["cifar10"]
+    n = steps(harness, batch)
+    model = Ensemble(build_members(model_fn, range(ENSEMBLE))).to(harness.device).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, foreach=False)
+    forward = torch.compile(model)
+    x = data.normalize(data.x[: ENSEMBLE * batch]).view(ENSEMBLE, batch, *data.x.shape[1:])
+    y = data.y[: ENSEMBLE * batch].view(ENSEMBLE, batch)
+
+    def one_step():
+        loss = F.cross_entropy(forward(x).flatten(0, 1), y.flatten())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    started = time.perf_counter()
+    one_step()
+    _sync(harness.device)
+    NOTES.append(f"{R002}, compiled step: torch.compile took {time.perf_counter() - started:.1f} s before the first "
+                 f"step (once per architecture and process)")
+
+    def one_round():
+        losses = [one_step() for _ in range(n)]
+        _sync(harness.device)
+        return torch.stack(losses).detach()
+
+    losses = benchmark.pedantic(one_round, rounds=3, warmup_rounds=1)
+    record_throughput(R002, f"ensemble forward+backward compiled (torch.compile), fp32, {ENSEMBLE} seeds, one batch",
+                      n * batch * ENSEMBLE, benchmark)
+    assert losses.shape == (n,) and torch.isfinite(losses).all()
