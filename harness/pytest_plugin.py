@@ -206,7 +206,12 @@ def _eta(config) -> str:
     if plan is None:
         return ""
     workers = max(1, getattr(config.option, "numprocesses", None) or 1)
-    return f"; ETA about {hours(plan.remaining_s(_FINISHED, workers))} by the cost plan"
+    remaining = plan.remaining_s(_FINISHED, workers)
+    left = config._harness.hours_left()
+    if left is not None and remaining > left * 3600:
+        # Claims whose runs do not fit are recorded NOT RUN when they come up: the budget bounds the session.
+        return f"; ETA at most {hours(max(left, 0) * 3600)} (the --max-hours budget; the cost plan needs {hours(remaining)})"
+    return f"; ETA about {hours(remaining)} by the cost plan"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -353,8 +358,9 @@ def pytest_report_header(config):
              f"({h.environment['device']}), data {h.data_root}, results {h.results_dir}"]
     plan = config._harness_plan
     if plan is not None:
-        lines.append(f"cost plan ({plan.made}): {len(plan.runs)} distinct runs for {len(plan.tests)} claim tests, "
-                     f"about {hours(plan.total_s())} one after another on {plan.device}")
+        training = sum(1 for keys in plan.tests.values() if keys)
+        lines.append(f"cost plan ({plan.made}): {len(plan.runs)} distinct runs for {training} claim tests, about "
+                     f"{hours(plan.total_s())} of training one after another on {plan.device}")
     elif h.planner is None:
         lines.append(f"cost plan: none for this profile and device; python -m harness plan --profile {h.profile} "
                      f"--device {h.device.type} estimates what this session costs")

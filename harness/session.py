@@ -28,8 +28,8 @@ from .claims.record import Reading
 from .data import DataMissing, DeviceData, load_images, select
 from .data.cache import fingerprint
 from .judges import judge_claim
-from .report import record_path, write_record
 from .plan import Calibration, Plan, PlannedRun
+from .report import record_path, write_record
 from .runcache import RunCache, code_hash
 from .train import placeholder, train
 

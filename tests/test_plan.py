@@ -139,3 +139,18 @@ def test_plan_mode_lists_each_run_once_and_trains_nothing(tmp_path, request):
     assert (results.stat().st_mtime if results.exists() else None) == before
     assert not any(p.stat().st_mtime > started for p in (ROOT / "results").rglob("*") if p.is_file())
     assert json.loads(out.read_text())["profile"] == "smoke"
+
+
+def test_the_eta_comes_from_the_plan_and_the_time_budget_bounds_it():
+    from types import SimpleNamespace
+
+    from harness.pytest_plugin import _FINISHED, _eta
+
+    def config(hours_left):
+        return SimpleNamespace(_harness_plan=_plan(), option=SimpleNamespace(numprocesses=2),
+                               _harness=SimpleNamespace(hours_left=lambda: hours_left))
+
+    _FINISHED.clear()
+    assert _eta(config(None)) == "; ETA about 10 s by the cost plan"  # 20 s of runs over 2 workers
+    assert _eta(config(1 / 3600)).startswith("; ETA at most 1 s (the --max-hours budget")
+    assert _eta(SimpleNamespace(_harness_plan=None)) == ""
