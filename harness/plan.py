@@ -45,6 +45,7 @@ class Plan:
     seeds: int
     runs: dict[str, PlannedRun] = field(default_factory=dict)
     tests: dict[str, list[str]] = field(default_factory=dict)  # test node id -> keys of its runs, in order
+    not_run: dict[str, str] = field(default_factory=dict)  # test node id -> why it could not be planned (no data)
     made: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M"))
 
     def add(self, test: str, run: PlannedRun) -> None:
@@ -70,7 +71,7 @@ class Plan:
     def save(self, path: Path) -> None:
         """Write the plan as JSON (atomically)."""
         payload = {"profile": self.profile, "device": self.device, "seeds": self.seeds, "made": self.made,
-                   "tests": self.tests, "runs": [asdict(r) for r in self.runs.values()]}
+                   "tests": self.tests, "runs": [asdict(r) for r in self.runs.values()], "not_run": self.not_run}
         write_text_atomic(Path(path), json.dumps(payload, indent=1) + "\n")
 
     @classmethod
@@ -80,7 +81,7 @@ class Plan:
             payload = json.loads(Path(path).read_text())
             runs = {r["key"]: PlannedRun(**r) for r in payload["runs"]}
             return cls(payload["profile"], payload["device"], payload["seeds"], runs, payload["tests"],
-                       payload["made"])
+                       payload.get("not_run", {}), payload["made"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: not a cost plan written by 'python -m harness plan' ({exc})") from None
 
@@ -104,6 +105,9 @@ class Plan:
         for test, keys in training.items():
             lines.append(f"| {test.split('::')[-1]} | {len(keys)} | "
                          f"{hours(sum(self.runs[k].estimate_s for k in keys))} |")
+        if self.not_run:
+            lines += ["", f"**Not in this plan** ({len(self.not_run)} tests: their runs are missing from the total):", ""]
+            lines += [f"- {test.split('::')[-1]}: {why}" for test, why in self.not_run.items()]
         return "\n".join(lines) + "\n"
 
 

@@ -307,6 +307,8 @@ class ClaimRun:
 
     def record_not_run(self, why: str) -> ClaimResult:
         """Record the claim as NOT RUN, saying why and what to do."""
+        if self.harness.planner is not None:
+            self.harness.planner.not_run[self.harness.test_id] = why  # the plan says which runs it could not see
         result = self._result(Verdict.NOT_RUN, claimed=self.claim.statement, measured="—", notes=why)
         write_record(self.harness.results_dir, result, self.harness.environment)
         return result

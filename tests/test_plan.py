@@ -46,7 +46,10 @@ def test_plan_round_trip_and_markdown(tmp_path):
     again = Plan.load(tmp_path / "plan.json")
     assert again.runs == plan.runs and again.tests == plan.tests and again.device == "CPU: test"
     text = again.markdown()
-    assert "3 distinct training runs for 3 claim tests (of 3 selected" in text and "| cached |" in text and "tanh 10 epochs" in text
+    assert "3 distinct training runs for 3 claim tests (of 3 selected" in text and "Not in this plan" not in text
+    plan.not_run["t::d"] = "cifar10 missing under /x; get it with: python -m harness data import ..."
+    plan.save(tmp_path / "plan.json")
+    assert "**Not in this plan** (1 tests" in Plan.load(tmp_path / "plan.json").markdown() and "| cached |" in text and "tanh 10 epochs" in text
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="bad.json: not a cost plan"):
         Plan.load(tmp_path / "bad.json")
