@@ -1,4 +1,4 @@
-"""``python -m harness``: data import / status / download, and the claim catalogue."""
+"""``python -m harness``: the data, the claim catalogue, the cost plan, the results cache, merging and comparing results."""
 
 from __future__ import annotations
 

@@ -48,17 +48,18 @@ def test_two_sessions_on_one_results_folder_the_second_is_refused(tmp_path):
 
 def test_ctrl_c_keeps_finished_claims_and_marks_the_tables_incomplete(tmp_path):
     results = tmp_path / "results"
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-cache", CONV,
+    # -v names each test as it starts; unbuffered, so that the name arrives when it is printed.
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--no-cache", CONV,
                              "suites/control", "--results-dir", str(results)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 300
-    while not any((results / "records").glob("r000.conv_shape*.json")) and time.time() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)  # the control claim is training now
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    seen, deadline = b"", time.time() + 300
+    while b"test_cifar10_tutorial" not in seen and time.time() < deadline and proc.poll() is None:
+        seen += os.read(proc.stdout.fileno(), 4096)
+    time.sleep(1.0)  # the control claim is training now (it takes several seconds even alone)
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=300)
+    out = seen + proc.communicate(timeout=300)[0]
     summary = (results / "README.md").read_text()
-    assert "INCOMPLETE" in summary and "r000.conv_shape" in summary
+    assert "INCOMPLETE" in summary and "r000.conv_shape" in summary, out.decode(errors="replace")[-3000:]
     assert _records(results)["r000.conv_shape__literal"]["verdict"] == "REPRODUCED"
 
 

@@ -121,7 +121,6 @@ def test_the_ticker_shows_the_eta():
 def test_plan_mode_lists_each_run_once_and_trains_nothing(tmp_path, request):
     results = ROOT / "results" / "smoke" / "claims.csv"
     before = results.stat().st_mtime if results.exists() else None
-    started = __import__("time").time()
     out = tmp_path / "plan.json"
     done = subprocess.run(
         [sys.executable, "-m", "harness", "plan", "suites/r002/test_q1_activations.py", "-k",
@@ -137,10 +136,10 @@ def test_plan_mode_lists_each_run_once_and_trains_nothing(tmp_path, request):
     assert {r.member_steps for r in plan.runs.values()} == {2 * 6 * 500}
     assert all(r.seconds_per_step > 0 and not r.cached for r in plan.runs.values())
     assert "4 distinct training runs for 6 claim tests (of 6 selected" in done.stdout
-    # Every test stopped at its verdict (skipped), and nothing was recorded anywhere.
+    # Every test stopped at its verdict (skipped), and no table was written (records go to a scratch folder; other
+    # workers of this session may be writing results/ now, so only the tables, written at a session's end, tell).
     assert " passed" not in done.stdout and "failed" not in done.stdout and "6 skipped" in done.stdout
     assert (results.stat().st_mtime if results.exists() else None) == before
-    assert not any(p.stat().st_mtime > started for p in (ROOT / "results").rglob("*") if p.is_file())
     assert json.loads(out.read_text())["profile"] == "smoke"
 
 
