@@ -147,12 +147,13 @@ def _plan(args) -> int:
     cache_dir = default_cache_dir(resolve_data_root(args.data_root), args.cache_dir)
     with tempfile.TemporaryDirectory(prefix="claims-harness-plan-") as tmp:
         out = Path(tmp) / "plan.json"
-        argv = [*args.paths, "-n", "0", "-q", "-p", "no:cacheprovider", "--progress-every", "0", "--plan", str(out),
-                "--cache-dir", str(cache_dir)]
+        # Path options as one word: pytest takes a separate existing folder for a test path.
+        argv = [*args.paths, "-n", "0", "-q", "-p", "no:cacheprovider", "--progress-every", "0", f"--plan={out}",
+                f"--cache-dir={cache_dir}"]
         for flag, value in (("--profile", args.profile), ("--device", args.device), ("--seeds", args.seeds),
                             ("--cpu-threads", args.cpu_threads), ("-k", args.keyword), ("--data-root", args.data_root)):
             if value is not None:
-                argv += [flag, str(value)]
+                argv.append(f"{flag}={value}")
         if args.no_cache:
             argv.append("--no-cache")
         code = pytest.main(argv)

@@ -134,6 +134,7 @@ def pytest_configure(config):
         config.option.loadgroup = True
     if config.getoption("--require-data") and not _is_worker(config):
         _require_data(resolve_data_root(config.getoption("--data-root")))
+    _refuse_split_path_options(config)
     root = Path(config.rootpath)
     planning = config.getoption("plan_out") is not None
     if planning and (_is_worker(config) or (getattr(config.option, "numprocesses", None) or 0) > 0):
@@ -174,6 +175,24 @@ def pytest_configure(config):
         config._harness_ticker = Ticker(board, lambda line: _write_line(config, line), every,
                                         eta=lambda: _eta(config))
         config._harness_ticker.start()
+
+
+PATH_OPTIONS = ("--results-dir", "--data-root", "--cache-dir", "--plan-file", "--plan")
+
+
+def _refuse_split_path_options(config) -> None:
+    """Under -n, ``--results-dir DIR`` (two words) with no test path breaks the workers: pytest-xdist hands them
+    the command line, and they read the (by then existing) DIR as the only test path, lose this repository's
+    rootdir and with it these options. ``--results-dir=DIR`` is one word and safe: ask for it, naming the option.
+    (Test paths on the command line anchor the rootdir, and the two words are safe then.)"""
+    if _is_worker(config) or not (getattr(config.option, "numprocesses", None) or 0) or \
+            config.args_source == pytest.Config.ArgsSource.ARGS:
+        return
+    args = [str(a) for a in config.invocation_params.args]
+    for option, value in zip(args, args[1:]):
+        if option in PATH_OPTIONS:
+            raise pytest.UsageError(f"{option} {value} under -n: write {option}={value} (one word); pytest-xdist's "
+                                    f"workers would read {value} as a test path")
 
 
 def _session_plan(config, cache_dir: Path, profile: str, device: str) -> Plan | None:

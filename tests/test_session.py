@@ -154,3 +154,13 @@ def test_shards_are_disjoint_and_their_union_is_the_whole_selection(tmp_path):
     assert len(holders) == 1
     assert assign_shards({"a": 5, "b": 3, "c": 2}, 2) == {"a": 0, "b": 1, "c": 1}
     assert _collected(["--shard", "1/1"]) == everything
+
+
+def test_a_path_option_split_from_its_value_under_xdist_is_refused_naming_the_fix(tmp_path):
+    # The controller parses it, but its workers would take the (by then existing) folder for a test path.
+    done = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--results-dir", str(tmp_path / "out"),
+                           "-p", "no:cacheprovider", "-k", "no_such_test"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode != 0
+    assert f"write --results-dir={tmp_path / 'out'} (one word)" in done.stdout + done.stderr
+    assert not (tmp_path / "out").exists()
