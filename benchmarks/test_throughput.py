@@ -27,6 +27,8 @@ MODELS = {
 }
 IMAGE_SHAPE = {"cifar10": (3, 32, 32), "tiny-imagenet": (3, 64, 64)}
 R002 = "r002 CNN, 3 FC (batch 4)"
+MODES = ["fp32", "fp16", "fp16-amp", "bf16-amp"]
+ENSEMBLE = 5
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -34,8 +36,6 @@ def model_flops():
     """Each model's training FLOPs per image, for the table's share of the FLOP limit."""
     for name, (dataset, model_fn, _) in MODELS.items():
         FLOPS_PER_IMAGE[name] = training_flops_per_image(model_fn, IMAGE_SHAPE[dataset], batch=4)
-MODES = ["fp32", "fp16", "fp16-amp", "bf16-amp"]
-ENSEMBLE = 5
 
 
 def steps(harness, batch: int, mode: str = "fp32") -> int:

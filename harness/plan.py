@@ -129,8 +129,9 @@ def plan_path(cache_dir: Path, profile: str, device: str) -> Path:
 class Calibration:
     """Seconds per member-step of each kind of run on each device, kept in a JSON file across sessions.
 
-    A calibration is an estimate for planning and the time budget, never a measurement that decides
-    anything; the key names the device and the thread count, which the time depends on.
+    A calibration is an estimate for planning, never a measurement that decides anything (a budget check
+    times afresh, ``fresh=True``); the key names the device, thread count and torch release, which the time
+    depends on.
     """
 
     def __init__(self, path: Path | None):

@@ -31,7 +31,7 @@ from .judges import judge_claim
 from .plan import Calibration, Plan, PlannedRun
 from .report import record_path, write_record
 from .runcache import RunCache, code_hash
-from .train import placeholder, train
+from .train import placeholder, steps_per_epoch, train
 
 log = logging.getLogger("harness")
 
@@ -179,10 +179,7 @@ class Harness:
 
     def planned_steps(self, cfg, train_data: DeviceData, seeds: list[int] | None = None) -> int:
         """Member-steps a run of ``cfg`` takes: every seed, every epoch."""
-        per_epoch = train_data.steps_per_epoch(cfg.batch_size)
-        if cfg.max_steps_per_epoch is not None:
-            per_epoch = min(per_epoch, cfg.max_steps_per_epoch)
-        return per_epoch * cfg.epochs * len(self.seeds if seeds is None else seeds)
+        return steps_per_epoch(cfg, train_data) * cfg.epochs * len(self.seeds if seeds is None else seeds)
 
     def seconds_per_step(self, model_fn, model_spec: dict, cfg, train_data: DeviceData,
                          seeds: list[int] | None = None, fresh: bool = False) -> float:

@@ -300,7 +300,7 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
             if nan_from is not None:
                 # All NaN for good: the step's loss is NaN and every prediction class 0, as computing it would
                 # give (tests/test_engine.py); the gradient norms it would record are NaN.
-                y = train_data.take(idx)[1]
+                y = train_data.y[idx]  # the labels only: no image is needed
                 loss_sum += float("nan")
                 if cfg.running_loss_window:
                     recent.append(torch.full((size,), float("nan"), device=device, dtype=torch.float64))
@@ -404,6 +404,12 @@ def _history_keys(cfg: TrainConfig, has_test: bool) -> list[str]:
     return keys
 
 
+def steps_per_epoch(cfg: TrainConfig, train_data: DeviceData) -> int:
+    """Steps one epoch of ``cfg`` takes on ``train_data`` (its ``max_steps_per_epoch`` included)."""
+    per_epoch = train_data.steps_per_epoch(cfg.batch_size)
+    return per_epoch if cfg.max_steps_per_epoch is None else min(per_epoch, cfg.max_steps_per_epoch)
+
+
 class PlaceholderEnsemble(Ensemble):
     """An untrained ensemble whose outputs are NaN without computing them: evaluating a placeholder costs nothing."""
 
@@ -422,9 +428,7 @@ def placeholder(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_d
     seeds = [int(s) for s in seeds]
     model = PlaceholderEnsemble(build_members(model_fn, seeds)).to(device=train_data.device,
                                                                    dtype=precision.param_dtype(cfg.precision)).train()
-    per_epoch = train_data.steps_per_epoch(cfg.batch_size)
-    if cfg.max_steps_per_epoch is not None:
-        per_epoch = min(per_epoch, cfg.max_steps_per_epoch)
+    per_epoch = steps_per_epoch(cfg, train_data)
     steps = per_epoch * cfg.epochs
     layers = _grad_norm_layers(model)
     return TrainResult(
@@ -448,6 +452,8 @@ def _concat_results(parts: list[TrainResult]) -> TrainResult:
         grad_norms={s: np.concatenate([p.grad_norms[s] for p in parts]) for s in first.grad_norms},
         grad_norm_layers=first.grad_norm_layers,
         seconds=sum(p.seconds for p in parts), steps=first.steps, steps_per_epoch=first.steps_per_epoch,
+        # Every member all NaN from the step the last of them was found so (None while any is not).
+        nan_from_step=None if any(p.nan_from_step is None for p in parts) else max(p.nan_from_step for p in parts),
         snapshots={e: Ensemble.concat([p.snapshots[e] for p in parts]) for e in first.snapshots},
     )
 
