@@ -79,3 +79,29 @@ def test_a_batch_norm_member_equals_its_lone_run():
     alone = train_alone(build_members(lambda: CifarCNN(**spec), [0])[0], data, 0, cfg, torch.float64)
     for (n, a), b in zip(result.model.member(0).state_dict().items(), alone.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-8, msg=n)
+
+
+@pytest.mark.parametrize("mode", ["fp64", "bf16-amp"])
+def test_the_ensemble_linear_layer_equals_autograds_baddbmm(mode):
+    # The layer's own backward (the weight's gradient in the weight's layout) against autograd's gradient of the
+    # baddbmm it replaces, in full precision and under autocast, where both must compute in bfloat16.
+    from harness.models.cifar_cnn_ensemble import _linear
+    from harness.train import precision
+
+    g = torch.Generator().manual_seed(0)
+    dtype = torch.float64 if mode == "fp64" else torch.float32
+    x, weight, bias = (torch.randn(*shape, dtype=dtype, generator=g) for shape in ((3, 4, 7), (3, 5, 7), (3, 5)))
+    out_grad = torch.randn(3, 4, 5, dtype=dtype, generator=g)
+    results = []
+    for layer in (_linear, lambda x, w, b: torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))):
+        leaves = [t.clone().requires_grad_() for t in (x, weight, bias)]
+        with precision.autocast(mode, torch.device("cpu")):
+            y = layer(*leaves)
+        y.backward(out_grad)
+        results.append((y, *(t.grad for t in leaves)))
+    tolerance = dict(rtol=1e-12, atol=1e-12) if mode == "fp64" else dict(rtol=1e-2, atol=1e-2)
+    assert results[0][0].dtype == results[1][0].dtype == (torch.float64 if mode == "fp64" else torch.bfloat16)
+    for name, mine, reference in zip(("output", "x grad", "weight grad", "bias grad"), *results):
+        assert mine.dtype == reference.dtype, name
+        torch.testing.assert_close(mine, reference, **tolerance, msg=name)
+    assert results[0][2].is_contiguous()  # what the layer is for: no element-by-element copy before the optimizer
