@@ -343,3 +343,63 @@ def test_a_float64_member_keeps_its_weights_exactly():
     member = ensemble.member(1)
     for name, stacked in ensemble.stacked_params().items():
         assert torch.equal(member.get_parameter(name), stacked[1]), name
+
+
+@pytest.mark.parametrize("mode", ["fp32", "fp16"])
+def test_an_all_nan_ensemble_evaluates_as_computing_it_would(mode, monkeypatch):
+    from harness.train import engine, precision
+
+    data = synthetic_data(n=30)
+    model = Ensemble(build_members(lambda: CifarCNN(3, "relu", batch_norm=True), [0, 1])).to(precision.param_dtype(mode))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(float("nan"))
+    model.forward = None  # the shortcut must not run the model
+    shortcut = engine.evaluate(model, data, 8, mode)
+    del model.forward
+    monkeypatch.setattr(engine, "all_nan_members", lambda m: torch.zeros(m.size, dtype=torch.bool))
+    computed = engine.evaluate(model, data, 8, mode)
+    for ours, theirs in zip(shortcut, computed):
+        np.testing.assert_array_equal(ours, theirs)  # NaN equals NaN here
+    assert np.isnan(computed[0]).all() and computed[1][0] == pytest.approx((data.y == 0).double().mean().item())
+
+
+def test_one_member_gone_nan_is_evaluated_not_assumed():
+    from harness.train import engine
+
+    data = synthetic_data(n=30)
+    model = Ensemble(build_members(lambda: CifarCNN(3, "relu"), [0, 1]))
+    with torch.no_grad():
+        for p in model.parameters():
+            p[0].fill_(float("nan"))
+    assert engine.all_nan_members(model).tolist() == [True, False]
+    loss, _ = engine.evaluate(model, data, 8)
+    assert np.isnan(loss[0]) and np.isfinite(loss[1])
+
+
+def test_students_of_one_teacher_share_its_logit_table(monkeypatch):
+    from harness.train import engine
+
+    data = synthetic_data(n=48)
+    teacher = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, None, TrainConfig(epochs=1, batch_size=8)).model
+    cfg = TrainConfig(epochs=1, batch_size=4, optimizer="adam", lr=1e-3, kd_temperature=4.0, kd_alpha=0.5)
+    first = train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, cfg, teacher=teacher)
+    tables = engine._TEACHER_TABLES[data]
+    assert len(tables) == 1
+    forward = teacher.forward
+    teacher.forward = None  # a second student of the same teacher must look its table up, not run the teacher
+    again = train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, with_overrides(cfg, lr=2e-3), teacher=teacher)
+    teacher.forward = forward
+    assert len(tables) == 1 and not np.array_equal(again.history["train_loss"], first.history["train_loss"])
+    # Another mode or other weights are other tables; a table looked up trains exactly as one computed afresh.
+    train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, with_overrides(cfg, precision="bf16-amp"), teacher=teacher)
+    other = train(lambda: CifarCNN(3, "tanh"), [2, 3], data, None, TrainConfig(epochs=1, batch_size=8)).model
+    train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, cfg, teacher=other)
+    assert len(tables) == 3
+    tables.clear()
+    fresh = train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, cfg, teacher=teacher)
+    for a, b in zip(first.model.state_dict().values(), fresh.model.state_dict().values()):
+        assert torch.equal(a, b)
+    monkeypatch.setattr(engine, "TEACHER_TABLE_CACHE_BYTES", 0)  # a bound that holds one table: the oldest goes
+    train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, cfg, teacher=other)
+    assert len(tables) == 1
