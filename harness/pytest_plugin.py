@@ -329,7 +329,12 @@ def pytest_runtest_makereport(item, call):
     if call.when == "call" and harness is not None and call.excinfo is not None and harness.running is not None \
             and call.excinfo.errisinstance((torch.OutOfMemoryError, MemoryError)):
         # Out of memory is a fact about this device, not a verdict: the claim is recorded NOT RUN with the
-        # error, and the session goes on with the other claims.
+        # error, and the session goes on with the other claims, without the teacher tables kept for reuse.
+        from harness.train import teacher_table
+
+        teacher_table.clear()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
         harness.running.record_not_run(f"out of memory on {harness.environment['device']}: "
                                        f"{str(call.excinfo.value).splitlines()[0][:300]}")
     if call.when == "call" and harness is not None:

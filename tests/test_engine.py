@@ -378,28 +378,44 @@ def test_one_member_gone_nan_is_evaluated_not_assumed():
 
 
 def test_students_of_one_teacher_share_its_logit_table(monkeypatch):
-    from harness.train import engine
+    from harness.train import teacher_table
 
+    teacher_table.clear()
     data = synthetic_data(n=48)
     teacher = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, None, TrainConfig(epochs=1, batch_size=8)).model
     cfg = TrainConfig(epochs=1, batch_size=4, optimizer="adam", lr=1e-3, kd_temperature=4.0, kd_alpha=0.5)
-    first = train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, cfg, teacher=teacher)
-    tables = engine._TEACHER_TABLES[data]
-    assert len(tables) == 1
+    student = lambda: CifarCNN(2, "relu")  # noqa: E731
+    first = train(student, [0, 1], data, None, cfg, teacher=teacher)
+    assert len(teacher_table._TABLES) == 1
     forward = teacher.forward
     teacher.forward = None  # a second student of the same teacher must look its table up, not run the teacher
-    again = train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, with_overrides(cfg, lr=2e-3), teacher=teacher)
+    again = train(student, [0, 1], data, None, cfg, teacher=teacher)
+    other_lr = train(student, [0, 1], data, None, with_overrides(cfg, lr=2e-3), teacher=teacher)
     teacher.forward = forward
-    assert len(tables) == 1 and not np.array_equal(again.history["train_loss"], first.history["train_loss"])
-    # Another mode or other weights are other tables; a table looked up trains exactly as one computed afresh.
-    train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, with_overrides(cfg, precision="bf16-amp"), teacher=teacher)
+    assert len(teacher_table._TABLES) == 1
+    for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
+        assert torch.equal(a, b)  # a table looked up trains bit for bit as the one computed
+    assert not np.array_equal(other_lr.history["train_loss"], first.history["train_loss"])
+    # Pure fp16 and fp32 run the teacher alike (no autocast): one table. Another autocast dtype, other weights,
+    # another architecture with the same weights, or images changed in place: each another table.
+    train(student, [0, 1], data, None, with_overrides(cfg, precision="fp64"), teacher=teacher)
+    assert len(teacher_table._TABLES) == 1
+    train(student, [0, 1], data, None, with_overrides(cfg, precision="bf16-amp"), teacher=teacher)
     other = train(lambda: CifarCNN(3, "tanh"), [2, 3], data, None, TrainConfig(epochs=1, batch_size=8)).model
-    train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, cfg, teacher=other)
-    assert len(tables) == 3
-    tables.clear()
-    fresh = train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, cfg, teacher=teacher)
-    for a, b in zip(first.model.state_dict().values(), fresh.model.state_dict().values()):
-        assert torch.equal(a, b)
-    monkeypatch.setattr(engine, "TEACHER_TABLE_CACHE_BYTES", 0)  # a bound that holds one table: the oldest goes
-    train(lambda: CifarCNN(2, "relu"), [0, 1], data, None, cfg, teacher=other)
-    assert len(tables) == 1
+    train(student, [0, 1], data, None, cfg, teacher=other)
+    relu_twin = Ensemble(build_members(lambda: CifarCNN(3, "relu"), [0, 1]))
+    tanh_twin = Ensemble(build_members(lambda: CifarCNN(3, "tanh"), [0, 1]))  # the same initial weights
+    tables = [teacher_table.teacher_logit_table(t.eval(), data, "fp32", 8) for t in (relu_twin, tanh_twin)]
+    assert not torch.equal(*tables) and len(teacher_table._TABLES) == 5
+    data.x[0] += 1
+    changed = train(student, [0, 1], data, None, cfg, teacher=teacher)
+    assert len(teacher_table._TABLES) == 6 and not np.array_equal(changed.history["train_loss"],
+                                                                  first.history["train_loss"])
+    monkeypatch.setattr(teacher_table, "CACHE_BYTES", 0)  # a bound that holds one table: the oldest go first
+    train(student, [0, 1], data, None, cfg, teacher=other)
+    assert len(teacher_table._TABLES) == 1
+    del data, changed
+    import gc
+
+    gc.collect()
+    assert not teacher_table._TABLES  # a table goes with its data set

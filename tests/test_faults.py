@@ -112,8 +112,8 @@ def test_dies(harness):
 def test_a_killed_worker_is_reported_and_the_other_claims_are_intact(tmp_path):
     (tmp_path / "test_kill.py").write_text(KILL_TEST)
     results = tmp_path / "results"
-    # xdist runs a crashed test again on a fresh worker, up to 4 restarts a worker (each importing torch anew):
-    # one restart shows the same and takes a third of the time.
+    # xdist runs a crashed test again on a fresh worker, up to 4 × the workers restarts (each importing torch
+    # anew): one restart shows the same and takes a third of the time.
     done = _pytest([str(tmp_path / "test_kill.py"), CONV, "-n", "2", "--max-worker-restart=1", "--results-dir",
                     str(results), "--rootdir", str(ROOT)], tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
     out = done.stdout + done.stderr

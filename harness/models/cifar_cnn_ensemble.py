@@ -37,8 +37,10 @@ class _EnsembleLinear(torch.autograd.Function):
 
     Autograd's gradient of ``baddbmm(b, x, W^T)`` for ``W`` is ``x^T g`` (``E x in x out``) transposed: a
     non-contiguous tensor that the gradient accumulation then copies element by element, which at report 002's
-    batch of 4 cost more than every matrix product of the layer together. ``g^T x`` is the same sums of the same
-    products, written straight into ``E x out x in``.
+    batch of 4 cost more than every matrix product of the layer together. ``g^T x`` sums the same products
+    (perhaps in another order: equal within round-off, tests/test_ensemble_native.py), written straight into
+    ``E x out x in``. First derivatives only: no double backward and no ``torch.func`` transforms, which the
+    engine never uses on this path (both raise rather than compute something else).
     """
 
     @staticmethod
@@ -60,9 +62,12 @@ def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.
     """x ``E x B x in``, weight ``E x out x in`` → ``E x B x out``."""
     device = x.device.type
     if torch.is_autocast_enabled(device):
-        # What autocast does to baddbmm's inputs, done before the Function (whose backward runs outside autocast).
+        # What autocast does to baddbmm's inputs (float64 aside), done here because inside the Function autocast
+        # would cast only the forward's product: the float32 tensors it saves would then meet a half-precision
+        # gradient in the backward's products.
         dtype = torch.get_autocast_dtype(device)
-        x, weight, bias = x.to(dtype), weight.to(dtype), bias.to(dtype)
+        x, weight, bias = (t.to(dtype) if t.is_floating_point() and t.dtype != torch.float64 else t
+                           for t in (x, weight, bias))
     return _EnsembleLinear.apply(x, weight, bias)
 
 

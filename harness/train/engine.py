@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import collections
 import copy
-import hashlib
-import itertools
 import logging
 import time
-import weakref
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
@@ -29,6 +26,7 @@ from .ema import WeightEMA
 from .ensemble import Ensemble, build_members
 from .nonfinite import NonFiniteWatch
 from .per_member import PerMemberSGD
+from .teacher_table import teacher_logit_table
 
 log = logging.getLogger("harness.train")
 
@@ -138,7 +136,7 @@ def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 def all_nan_members(model: nn.Module) -> torch.Tensor:
     """Per member (dim 0 of every parameter): True where every parameter is entirely NaN."""
-    return torch.stack([torch.isnan(p).flatten(1).all(1) for p in model.parameters()]).all(0)
+    return torch.stack([torch.isnan(p).reshape(p.shape[0], -1).all(1) for p in model.parameters()]).all(0)
 
 
 @torch.no_grad()
@@ -146,13 +144,16 @@ def evaluate(model: nn.Module, data: DeviceData, batch_size: int = 1000, mode: s
     """Mean cross-entropy and accuracy of every member on all of ``data`` (the correct evaluation).
 
     An ensemble whose every member is all NaN is not run: its logits are NaN, its loss NaN, and ``argmax`` picks
-    class 0 for every image (tests/test_engine.py), so its accuracy is the share of class 0 in ``data``. Pure
-    half-precision students that went NaN are what makes this matter: their evaluation is the slowest part of
-    their run on a CPU.
+    class 0 for every image (tests/test_engine.py), so its accuracy is the share of class 0 in ``data``, computed
+    as below. That holds for models whose output is a layer with weights and whose every step carries a NaN
+    through (the reports' CNNs: linear, convolution, ReLU, tanh, sigmoid, pooling, batch norm); a model that masks
+    or replaces NaN on its way out would need the computed path. Pure half-precision students that went NaN are
+    what makes this matter: their evaluation is the slowest part of their run on a CPU.
     """
-    if bool(all_nan_members(model).all()):
+    n = len(data)
+    if n and bool(all_nan_members(model).all()):
         size = model.size
-        share_of_zero = (data.y == 0).double().mean().item() if len(data) else float("nan")
+        share_of_zero = ((data.y == 0).sum().double() / n).item()  # the computed path's arithmetic
         return np.full(size, np.nan), np.full(size, share_of_zero)
     was_training = model.training
     model.eval()
@@ -171,45 +172,6 @@ def evaluate(model: nn.Module, data: DeviceData, batch_size: int = 1000, mode: s
     model.train(was_training)
     n = len(data)
     return (loss_sum / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
-
-
-# Teacher logit tables already computed, by data set (weakly: a table goes with its data) and by what the table
-# depends on besides: the teacher's weights, the autocast mode and the batch size. Several student runs distill
-# from one teacher (report 000's controls); each would otherwise run the teacher over the whole training set.
-_TEACHER_TABLES: "weakref.WeakKeyDictionary[DeviceData, collections.OrderedDict]" = weakref.WeakKeyDictionary()
-TEACHER_TABLE_CACHE_BYTES = 1 << 30  # per data set; the oldest tables go first
-
-
-def _weights_fingerprint(module: nn.Module) -> str:
-    """SHA-256 of every parameter and buffer: their names, dtypes, shapes and values."""
-    digest = hashlib.sha256()
-    for name, tensor in itertools.chain(module.named_parameters(), module.named_buffers()):
-        value = tensor.detach().cpu().contiguous()
-        digest.update(f"{name}|{value.dtype}|{tuple(value.shape)}".encode())
-        digest.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
-    return digest.hexdigest()
-
-
-@torch.no_grad()
-def teacher_logit_table(teacher: Ensemble, data: DeviceData, mode: str, batch_size: int) -> torch.Tensor:
-    """Every member of ``teacher`` on every image of ``data`` in order: ``E x N x classes``, as a step computes them.
-
-    Computed once per teacher (by its weights), data set, mode and batch size, then looked up.
-    """
-    tables = _TEACHER_TABLES.setdefault(data, collections.OrderedDict())
-    key = (_weights_fingerprint(teacher), teacher.training, mode, batch_size)
-    if key in tables:
-        tables.move_to_end(key)
-        return tables[key]
-    outs = []
-    for x, _ in data.batches(data.epoch_order(None), batch_size):
-        with precision.autocast(mode, data.device):
-            outs.append(teacher(x.expand(teacher.size, *x.shape[1:]).float()))
-    table = torch.cat(outs, dim=1)
-    tables[key] = table
-    while sum(t.numel() * t.element_size() for t in tables.values()) > TEACHER_TABLE_CACHE_BYTES and len(tables) > 1:
-        tables.popitem(last=False)
-    return table
 
 
 @torch.no_grad()

@@ -21,13 +21,15 @@ def param_dtype(mode: str) -> torch.dtype:
     return {"fp16": torch.float16, "fp64": torch.float64}.get(mode, torch.float32)
 
 
+def autocast_dtype(mode: str) -> torch.dtype | None:
+    """The dtype autocast computes in under ``mode``, or None where the mode runs without autocast."""
+    return {"fp16-amp": torch.float16, "bf16-amp": torch.bfloat16}.get(mode)
+
+
 def autocast(mode: str, device: torch.device):
-    """The autocast context of ``mode`` on ``device`` (a no-op for fp32 and pure fp16)."""
-    if mode == "fp16-amp":
-        return torch.autocast(device.type, dtype=torch.float16)
-    if mode == "bf16-amp":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    """The autocast context of ``mode`` on ``device`` (a no-op for fp32, fp64 and pure fp16)."""
+    dtype = autocast_dtype(mode)
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
 
 
 def grad_scaler(mode: str, device: torch.device):
