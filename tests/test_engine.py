@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 
 import numpy as np
 import pytest
@@ -415,7 +416,5 @@ def test_students_of_one_teacher_share_its_logit_table(monkeypatch):
     train(student, [0, 1], data, None, cfg, teacher=other)
     assert len(teacher_table._TABLES) == 1
     del data, changed
-    import gc
-
     gc.collect()
     assert not teacher_table._TABLES  # a table goes with its data set
