@@ -47,6 +47,7 @@ def benchmarks_markdown(environment: dict, device) -> str:
         f"- torch {environment['torch']}, CUDA {environment['cuda']}; commit {environment['commit']}; {environment['date']}",
         "- images per second of training (forward, backward, optimizer step), counted over all ensemble members; "
         "the GPU is synchronized around every timed round",
+        f"- allocator: {environment.get('allocator', 'not recorded')} (the baseline's too)",
         "- baseline: the reports' way — a DataLoader over decoded images, fp32, one model at a time, "
         "a host synchronization (`loss.item()`) every step — measured in this same session",
         f"- FLOP limit: {'unknown' if limit is None else f'{limit / 1e9:,.0f} GFLOP/s'} ({how}); a figure's share is "

@@ -17,7 +17,7 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from harness import numerics
+from harness import allocator, numerics
 from harness.data import DataMissing, load_images
 from harness.data.device_data import DeviceData
 from harness.data.paths import resolve_data_root
@@ -44,6 +44,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     numerics.set_deterministic_numerics()
+    allocator.keep_freed_memory()  # as the harness's sessions run
     dataset, model_fn, batch, optimizer, per_class = MODELS[args.model]
     steps = args.steps or (200 if batch == 4 else 4)
     try:

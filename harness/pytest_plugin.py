@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness import allocator
 from harness.plan import Calibration, Plan, hours, plan_path
 from harness.progress import BoardHandler, ProgressBoard, Ticker
 from harness.runcache import RunCache, default_cache_dir
@@ -127,6 +128,7 @@ def pytest_configure(config):
     if device.type == "cpu":
         torch.set_num_threads(max(1, config.getoption("--cpu-threads")))
     numerics.set_deterministic_numerics()
+    allocator.keep_freed_memory()
     if getattr(config.option, "dist", None) == "load":
         config.option.dist = "loadgroup"  # honour the groups above (xdist's default would ignore them)
     if _is_worker(config) and config.workerinput.get("harness_loadgroup"):
@@ -363,6 +365,11 @@ def _write_line(config, line: str) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(line)
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """Between tests, hand freed memory back to the OS (while a test trains, the allocator keeps it)."""
+    allocator.release_freed_memory()
 
 
 def pytest_unconfigure(config):

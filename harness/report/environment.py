@@ -6,14 +6,20 @@ import datetime as dt
 import platform
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+from .. import allocator
 
-from ..numerics import numerics_state
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where a header is made, not with this module: merging and comparing results need no torch.
 
 
 def device_name(device: str | torch.device) -> str:
     """GPU model for a CUDA device, else the CPU model."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda" and torch.cuda.is_available():
         return f"GPU: {torch.cuda.get_device_name(device)}"
@@ -45,6 +51,10 @@ def git_commit(cwd: Path | None = None) -> str:
 
 def environment(profile: str, device: str | torch.device, cwd: Path | None = None) -> dict:
     """The header fields of a results folder."""
+    import torch
+
+    from ..numerics import numerics_state
+
     return {
         "profile": profile,
         "device": device_name(device),
@@ -54,4 +64,5 @@ def environment(profile: str, device: str | torch.device, cwd: Path | None = Non
         "commit": git_commit(cwd),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "numerics": numerics_state(),
+        "allocator": allocator.in_force(),
     }

@@ -98,6 +98,9 @@ def csv_rows(records: list[dict]) -> list[dict]:
 def _header(environment: dict, records: list[dict]) -> str:
     commits = sorted({r["environment"]["commit"] for r in records})
     data = sorted({form for r in records for form in r.get("data_form", "").split("; ") if form})
+    # Merged shards may come from processes set up differently: name each allocator their records were made under.
+    allocators = sorted({r["environment"]["allocator"] for r in records if "allocator" in r["environment"]}) or \
+        ([environment["allocator"]] if "allocator" in environment else [])
     lines = [
         f"- profile: **{environment['profile']}**",
         f"- device: {environment['device']}",
@@ -106,6 +109,8 @@ def _header(environment: dict, records: list[dict]) -> str:
         + (" (records from several commits: rerun the profile for one)" if len(commits) > 1 else ""),
         f"- written: {environment['date']}",
         "- numerics: " + ", ".join(f"{k} {v}" for k, v in environment.get("numerics", {}).items()),
+        *([f"- allocator: {'; '.join(allocators)}" + (" (records differ)" if len(allocators) > 1 else "")]
+          if allocators else []),
         "- data: " + ("; ".join(data) if data else "none") + " (each claim's splits and subsets: the report tables)",
     ]
     return "\n".join(lines)
