@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from harness import mistakes
 from harness.data import DeviceData, member_generators
 from harness.models import CifarCNN
 from harness.train import Ensemble, TrainConfig, build_members, distillation, train, weight_penalty, with_overrides
@@ -363,6 +364,35 @@ def test_an_all_nan_ensemble_evaluates_as_computing_it_would(mode, monkeypatch):
     for ours, theirs in zip(shortcut, computed):
         np.testing.assert_array_equal(ours, theirs)  # NaN equals NaN here
     assert np.isnan(computed[0]).all() and computed[1][0] == pytest.approx((data.y == 0).double().mean().item())
+
+
+@pytest.mark.parametrize("mode", ["fp32", "fp16"])
+def test_an_all_nan_ensembles_logits_evaluate_as_computing_them_would(mode, monkeypatch):
+    from harness.train import engine, precision
+
+    data = synthetic_data(n=30)
+    dtype = precision.param_dtype(mode)
+    model = Ensemble(build_members(lambda: CifarCNN(3, "relu", batch_norm=True), [0, 1])).to(dtype)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(float("nan"))
+    images_run = []
+    model.register_forward_pre_hook(lambda module, args: images_run.append(args[0].shape[1]))
+    shortcut = engine.member_logits(model, data, 8, dtype)
+    assert images_run == [1]
+    monkeypatch.setattr(engine, "all_nan_members", lambda m: torch.zeros(m.size, dtype=torch.bool))
+    computed = engine.member_logits(model, data, 8, dtype)
+    assert images_run[1:] == [8, 8, 8, 6]
+    assert shortcut.shape == computed.shape == (2, 30, 10) and computed.isnan().all() and shortcut.isnan().all()
+    # fp16 kernels give NaN other payload bits at another batch size: what the evaluations make of them is equal.
+    labels = data.y.cpu()
+    classes = [f"n{i:08d}" for i in range(10)]  # wnid-like names, as the string-label mistake reads them
+    evaluations = {name: getattr(mistakes, name) for name in (
+        "correct_evaluation", "integer_division", "imagefolder_val_labels", "skip_nonfinite_losses",
+        "imagefolder_skipping_nan_losses")} | {"string_labels": lambda z, y: mistakes.string_labels(z, y, classes)}
+    for name, evaluation in evaluations.items():
+        for ours, theirs in zip(shortcut, computed):
+            np.testing.assert_array_equal(evaluation(ours, labels), evaluation(theirs, labels), err_msg=name)
 
 
 def test_one_member_gone_nan_is_evaluated_not_assumed():
