@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 from harness.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 HEADER = "id,reading,verdict,metric,claimed,measured_mean,ci_low,ci_high,interval_method,n_seeds,unit,parts\n"
 
@@ -67,3 +74,19 @@ def test_strict_compare_fails_on_any_row_without_a_reference(tmp_path, capsys):
     assert main(["compare", str(old), str(short)]) == 0
     assert main(["compare", str(short), str(short), "--strict"]) == 0
     capsys.readouterr()
+
+
+def test_merging_and_comparing_results_start_without_torch(tmp_path):
+    # The nightly merge runs these commands several times a night: each would otherwise import torch (~1.3 s).
+    rows = ["a.x,r,REPRODUCED,m,c,50,48,52,t,5,%,"]
+    old, new = _write(tmp_path / "a", rows), _write(tmp_path / "b", rows)
+    record = ROOT / "results" / "smoke" / "records" / "r002.tanh_learns__momentum=0.json"  # one with curves: a plot
+    (tmp_path / "run" / "records").mkdir(parents=True)
+    shutil.copy(record, tmp_path / "run" / "records" / record.name)
+    script = ("import sys\nfrom harness.cli import main\n"
+              f"assert main(['compare', {str(old)!r}, {str(new)!r}]) == 0\n"
+              f"assert main(['report', {str(tmp_path / 'run')!r}, '--out', {str(tmp_path / 'merged')!r}]) == 0\n"
+              "assert (sys.modules.get('torch') is None), 'torch imported'\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "merged" / "claims.csv").exists() and list((tmp_path / "merged" / "plots").glob("*.png"))
