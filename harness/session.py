@@ -13,6 +13,7 @@ A suite test measures, then hands its measurements to the claim's judge::
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from .data.cache import fingerprint
 from .judges import judge_claim
 from .plan import Calibration, Plan, PlannedRun
 from .report import record_path, write_record
+from .report.plots import plot_record
 from .runcache import RunCache, code_hash
 from .train import placeholder, steps_per_epoch, train
 
@@ -317,7 +319,8 @@ class ClaimRun:
             judgement.verdict, claimed=judgement.claimed, measured=judgement.measured, interval=judgement.interval,
             claimed_value=judgement.claimed_value, figures=judgement.figures, curves=curves, notes=notes, seeds=seeds,
             parts=[p.to_json() for p in judgement.parts], measurements=measurements)
-        write_record(self.harness.results_dir, result, self.harness.environment)
+        path = write_record(self.harness.results_dir, result, self.harness.environment)
+        plot_record(json.loads(path.read_text()), self.harness.results_dir)  # here, on this worker's core
         log.info("%s [%s]: %s — %s", self.claim.id, self.reading.name, result.verdict, result.measured)
         return result
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from harness.claims import ClaimResult, Verdict
@@ -53,6 +55,20 @@ def test_records_tables_csv_and_plots(tmp_path):
     assert "momentum=0.9" in detail and "Where the report is silent" in detail
     # Each reading explained once below the table (for each of the two claims that have it), not in the rows.
     assert detail.count("the tutorial's momentum; loss = the mean over each epoch") == 2
+
+
+def test_a_plot_drawn_when_its_claim_was_recorded_is_kept_until_the_record_changes(tmp_path):
+    from harness.report.plots import plot_path, plot_record, write_plots
+
+    result = _result("r002.sigmoid_chance", "momentum=0", curves={"test_acc": [[0.1, 0.2], [0.1, 0.3]]})
+    record = json.loads(write_record(tmp_path, result, ENV).read_text())
+    drawn = plot_record(record, tmp_path)  # as the worker that recorded the claim draws it
+    assert drawn == plot_path(tmp_path, record) and drawn.exists()
+    stamp = drawn.stat().st_mtime_ns
+    assert write_plots(tmp_path, read_records(tmp_path)) == [drawn] and drawn.stat().st_mtime_ns == stamp
+    time.sleep(0.01)
+    write_record(tmp_path, result, ENV)  # the claim ran again: its plot is older than its record now
+    assert write_plots(tmp_path, read_records(tmp_path)) == [drawn] and drawn.stat().st_mtime_ns > stamp
 
 
 def test_rewriting_a_record_replaces_its_row(tmp_path):

@@ -13,10 +13,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from .store import _slug  # noqa: E402
+from .store import _slug, record_path  # noqa: E402
+
+PLOTS = "plots"
 
 
-def plot_record(record: dict, folder: Path) -> Path | None:
+def plot_path(results_dir: Path, record: dict) -> Path:
+    """Where the plot of ``record`` lives under ``results_dir``."""
+    return Path(results_dir) / PLOTS / f"{_slug(record['claim_id'])}__{_slug(record['reading'])}.png"
+
+
+def plot_record(record: dict, results_dir: Path) -> Path | None:
     """One PNG with a panel per curve family (loss, accuracy, other) of ``record``; None without curves."""
     curves = record.get("curves") or {}
     if not curves:
@@ -45,8 +52,9 @@ def plot_record(record: dict, folder: Path) -> Path | None:
         ax.legend(fontsize=7)
     fig.suptitle(f"{record['claim_id']} — {record['reading']}", fontsize=10)
     fig.tight_layout()
+    path = plot_path(results_dir, record)
+    folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{_slug(record['claim_id'])}__{_slug(record['reading'])}.png"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".plot.", suffix=".png")
     os.close(fd)
     try:
@@ -59,6 +67,17 @@ def plot_record(record: dict, folder: Path) -> Path | None:
 
 
 def write_plots(results_dir: Path, records: list[dict]) -> list[Path]:
-    """A plot for every record with curves, under ``results_dir/plots``."""
-    folder = Path(results_dir) / "plots"
-    return [p for p in (plot_record(r, folder) for r in records) if p is not None]
+    """A plot for every record with curves, under ``results_dir/plots``.
+
+    A plot newer than its record file is kept as drawn: the session's workers draw each claim's plot when they
+    record it, so the end of a session, which runs on one core, redraws none of them.
+    """
+    written = []
+    for record in records:
+        path, source = plot_path(results_dir, record), record_path(results_dir, record["claim_id"], record["reading"])
+        if record.get("curves") and path.exists() and source.exists() and \
+                path.stat().st_mtime_ns >= source.stat().st_mtime_ns:
+            written.append(path)
+        elif (drawn := plot_record(record, results_dir)) is not None:
+            written.append(drawn)
+    return written
