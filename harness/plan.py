@@ -61,11 +61,16 @@ class Plan:
         """Seconds to train every distinct run one after another."""
         return sum(r.estimate_s for r in self.runs.values())
 
-    def remaining_s(self, finished_tests, workers: int = 1) -> float:
-        """Seconds left when ``finished_tests`` are done: the runs only unfinished tests need, spread over workers."""
+    def remaining_s(self, finished_tests, workers: int = 1, selected=None) -> float:
+        """Seconds left when ``finished_tests`` are done: the runs only unfinished tests need, spread over workers.
+
+        ``selected``: the session's tests (default: every test the plan lists); a planned test outside them costs
+        nothing, since this session does not run it.
+        """
         finished = set(finished_tests)
-        done = {k for t in finished for k in self.tests.get(t, [])}
-        todo = {k for t, keys in self.tests.items() if t not in finished for k in keys} - done
+        tests = self.tests if selected is None else {t: keys for t, keys in self.tests.items() if t in selected}
+        done = {k for t in finished for k in tests.get(t, [])}
+        todo = {k for t, keys in tests.items() if t not in finished for k in keys} - done
         return sum(self.runs[k].estimate_s for k in todo) / max(1, workers)
 
     def save(self, path: Path) -> None:

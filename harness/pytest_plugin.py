@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -222,12 +223,28 @@ def _session_plan(config, cache_dir: Path, profile: str, device: str) -> Plan | 
 _FINISHED: set = set()  # node ids of the tests the controller has seen finish (for the ETA)
 
 
+def _ungrouped(nodeid: str) -> str:
+    """``nodeid`` less the ``@group`` that pytest-xdist's loadgroup appends to it: the plan names tests without."""
+    return re.sub(r"@[^\[\]]*$", "", nodeid)
+
+
+def pytest_collection_finish(session):
+    """The session's selected tests, for the ETA (under pytest-xdist the workers collect: see the next hook)."""
+    if session.items:
+        session.config._harness_selected = {_ungrouped(item.nodeid) for item in session.items}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    node.config._harness_selected = {_ungrouped(nodeid) for nodeid in ids}
+
+
 def _eta(config) -> str:
     plan = config._harness_plan
     if plan is None:
         return ""
     workers = max(1, getattr(config.option, "numprocesses", None) or 1)
-    remaining = plan.remaining_s(_FINISHED, workers)
+    remaining = plan.remaining_s(_FINISHED, workers, getattr(config, "_harness_selected", None))
     left = config._harness.hours_left()
     if left is not None and remaining > left * 3600:
         # Claims whose runs do not fit are recorded NOT RUN when they come up: the budget bounds the session.
@@ -349,7 +366,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_runtest_logreport(report):
     """On the controller (or the single process): each finished claim with its verdict, as it finishes."""
     if report.when == "teardown":
-        _FINISHED.add(report.nodeid)
+        _FINISHED.add(_ungrouped(report.nodeid))
     if report.when != "call" or _CONTROLLER["config"] is None:
         return
     for key, line in getattr(report, "user_properties", []):

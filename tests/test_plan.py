@@ -38,6 +38,7 @@ def test_a_run_several_tests_share_is_counted_once():
     assert plan.remaining_s(["t::a"]) == pytest.approx(10)  # k1 is done; t::b still needs k2
     assert plan.remaining_s(["t::a"], workers=2) == pytest.approx(5)
     assert plan.remaining_s(["t::a", "t::b", "t::c"]) == 0
+    assert plan.remaining_s([], selected={"t::a", "t::c"}) == pytest.approx(10)  # t::b is not in this session
 
 
 def test_plan_round_trip_and_markdown(tmp_path):
@@ -146,7 +147,7 @@ def test_plan_mode_lists_each_run_once_and_trains_nothing(tmp_path, request):
 def test_the_eta_comes_from_the_plan_and_the_time_budget_bounds_it():
     from types import SimpleNamespace
 
-    from harness.pytest_plugin import _FINISHED, _eta
+    from harness.pytest_plugin import _FINISHED, _eta, _ungrouped
 
     def config(hours_left):
         return SimpleNamespace(_harness_plan=_plan(), option=SimpleNamespace(numprocesses=2),
@@ -156,3 +157,13 @@ def test_the_eta_comes_from_the_plan_and_the_time_budget_bounds_it():
     assert _eta(config(None)) == "; ETA about 10 s by the cost plan"  # 20 s of runs over 2 workers
     assert _eta(config(1 / 3600)).startswith("; ETA at most 1 s (the --max-hours budget")
     assert _eta(SimpleNamespace(_harness_plan=None)) == ""
+    # A session of some tests only (suites/r002 of a whole-profile plan) waits only for their runs.
+    only_b = config(None)
+    only_b._harness_selected = {"t::b"}
+    assert _eta(only_b) == "; ETA about 10 s by the cost plan"
+    # Under pytest-xdist's loadgroup the reports' node ids carry "@group": the plan's do not.
+    _FINISHED.add(_ungrouped("t::b@momentum=0"))
+    assert _eta(only_b) == "; ETA about 0 s by the cost plan"
+    _FINISHED.clear()
+    assert _ungrouped("f.py::t[momentum=0]@momentum=0") == "f.py::t[momentum=0]"
+    assert _ungrouped("f.py::t[a@b]") == "f.py::t[a@b]" and _ungrouped("f.py::t@g") == "f.py::t"
