@@ -225,7 +225,7 @@ _FINISHED: set = set()  # node ids of the tests the controller has seen finish (
 
 def _ungrouped(nodeid: str) -> str:
     """``nodeid`` less the ``@group`` that pytest-xdist's loadgroup appends to it: the plan names tests without."""
-    return re.sub(r"@[^\[\]]*$", "", nodeid)
+    return re.sub(r"@[^\[\]/:]*$", "", nodeid)
 
 
 def pytest_collection_finish(session):
@@ -439,8 +439,8 @@ def pytest_sessionfinish(session, exitstatus):
     fresh = records.is_dir() and any(p.stat().st_mtime >= config._harness_started for p in records.glob("*.json"))
     if fresh:  # only sessions that ran claims rewrite the tables
         # An interrupted session (Ctrl-C) keeps the records of the claims that finished and says so in its tables.
-        written = write_results(h.results_dir, h.environment,
-                                incomplete=exitstatus == pytest.ExitCode.INTERRUPTED)
+        written = write_results(h.results_dir, h.environment, incomplete=exitstatus == pytest.ExitCode.INTERRUPTED,
+                                keep_newer_plots=True)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter:
             reporter.write_line(f"claims harness: wrote {len(written)} result files to {h.results_dir}")

@@ -320,7 +320,11 @@ class ClaimRun:
             claimed_value=judgement.claimed_value, figures=judgement.figures, curves=curves, notes=notes, seeds=seeds,
             parts=[p.to_json() for p in judgement.parts], measurements=measurements)
         path = write_record(self.harness.results_dir, result, self.harness.environment)
-        plot_record(json.loads(path.read_text()), self.harness.results_dir)  # here, on this worker's core
+        try:  # here, on this worker's core; a plot that fails is drawn again (or fails) at the session's end
+            plot_record(json.loads(path.read_text()), self.harness.results_dir)
+        except Exception as exc:  # noqa: BLE001 — the verdict is recorded; a plot never decides a claim
+            log.warning("%s [%s]: plot not drawn here (%s); the session's end draws it", self.claim.id,
+                        self.reading.name, exc)
         log.info("%s [%s]: %s — %s", self.claim.id, self.reading.name, result.verdict, result.measured)
         return result
 

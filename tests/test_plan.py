@@ -153,6 +153,7 @@ def test_the_eta_comes_from_the_plan_and_the_time_budget_bounds_it():
         return SimpleNamespace(_harness_plan=_plan(), option=SimpleNamespace(numprocesses=2),
                                _harness=SimpleNamespace(hours_left=lambda: hours_left))
 
+    finished_before = set(_FINISHED)  # this very session's, when it runs without -n: given back below
     _FINISHED.clear()
     assert _eta(config(None)) == "; ETA about 10 s by the cost plan"  # 20 s of runs over 2 workers
     assert _eta(config(1 / 3600)).startswith("; ETA at most 1 s (the --max-hours budget")
@@ -165,5 +166,7 @@ def test_the_eta_comes_from_the_plan_and_the_time_budget_bounds_it():
     _FINISHED.add(_ungrouped("t::b@momentum=0"))
     assert _eta(only_b) == "; ETA about 0 s by the cost plan"
     _FINISHED.clear()
+    _FINISHED.update(finished_before)
     assert _ungrouped("f.py::t[momentum=0]@momentum=0") == "f.py::t[momentum=0]"
+    assert _ungrouped("dir@v2/f.py::t") == "dir@v2/f.py::t"
     assert _ungrouped("f.py::t[a@b]") == "f.py::t[a@b]" and _ungrouped("f.py::t@g") == "f.py::t"

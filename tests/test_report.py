@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from harness.claims import ClaimResult, Verdict
@@ -61,14 +61,26 @@ def test_a_plot_drawn_when_its_claim_was_recorded_is_kept_until_the_record_chang
     from harness.report.plots import plot_path, plot_record, write_plots
 
     result = _result("r002.sigmoid_chance", "momentum=0", curves={"test_acc": [[0.1, 0.2], [0.1, 0.3]]})
-    record = json.loads(write_record(tmp_path, result, ENV).read_text())
+    source = write_record(tmp_path, result, ENV)
+    record = json.loads(source.read_text())
     drawn = plot_record(record, tmp_path)  # as the worker that recorded the claim draws it
     assert drawn == plot_path(tmp_path, record) and drawn.exists()
-    stamp = drawn.stat().st_mtime_ns
-    assert write_plots(tmp_path, read_records(tmp_path)) == [drawn] and drawn.stat().st_mtime_ns == stamp
-    time.sleep(0.01)
-    write_record(tmp_path, result, ENV)  # the claim ran again: its plot is older than its record now
-    assert write_plots(tmp_path, read_records(tmp_path)) == [drawn] and drawn.stat().st_mtime_ns > stamp
+
+    def times(record_s, plot_s):  # set both files' modification times (whole seconds since the epoch)
+        os.utime(source, ns=(record_s * 10**9,) * 2)
+        os.utime(drawn, ns=(plot_s * 10**9,) * 2)
+
+    times(1, 2)  # the plot is newer than its record: the session's end keeps it
+    assert write_plots(tmp_path, read_records(tmp_path), keep_newer=True) == [drawn]
+    assert drawn.stat().st_mtime_ns == 2 * 10**9
+    times(3, 2)  # the claim ran again: its record is newer than its plot
+    assert write_plots(tmp_path, read_records(tmp_path), keep_newer=True) == [drawn]
+    assert drawn.stat().st_mtime_ns != 2 * 10**9
+    times(1, 2)  # merging records copied with their old times redraws every plot, however old its record
+    assert write_plots(tmp_path, read_records(tmp_path)) == [drawn] and drawn.stat().st_mtime_ns != 2 * 10**9
+    # Recorded NOT RUN this time (no curves): its old plot goes.
+    write_record(tmp_path, _result("r002.sigmoid_chance", "momentum=0", Verdict.NOT_RUN), ENV)
+    assert write_plots(tmp_path, read_records(tmp_path), keep_newer=True) == [] and not drawn.exists()
 
 
 def test_rewriting_a_record_replaces_its_row(tmp_path):

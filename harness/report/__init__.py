@@ -19,13 +19,14 @@ def _in_catalog(record: dict) -> bool:
     return True
 
 
-def write_results(results_dir: Path, env: dict, incomplete: bool = False) -> list[Path]:
+def write_results(results_dir: Path, env: dict, incomplete: bool = False, keep_newer_plots: bool = False) -> list[Path]:
     """Tables and plots from every record under ``results_dir``; returns the files written.
 
     ``incomplete``: the session was interrupted; the tables say so above everything else.
+    ``keep_newer_plots``: keep plots newer than their records (drawn by the session's workers).
     """
     records = [r for r in read_records(results_dir) if _in_catalog(r)]
-    return write_tables(results_dir, records, env, incomplete) + write_plots(results_dir, records)
+    return write_tables(results_dir, records, env, incomplete) + write_plots(results_dir, records, keep_newer_plots)
 
 
 __all__ = ["claims_csv", "csv_rows", "environment", "read_records", "record_path", "write_plots",

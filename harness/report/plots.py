@@ -55,10 +55,11 @@ def plot_record(record: dict, results_dir: Path) -> Path | None:
     path = plot_path(results_dir, record)
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".plot.", suffix=".png")
+    # Not *.png until whole: a worker killed mid-write leaves a .tmp that no glob of plots picks up.
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".plot.", suffix=".tmp")
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=90)
+        fig.savefig(tmp, dpi=90, format="png")
         os.replace(tmp, path)
     finally:
         plt.close(fig)
@@ -66,18 +67,20 @@ def plot_record(record: dict, results_dir: Path) -> Path | None:
     return path
 
 
-def write_plots(results_dir: Path, records: list[dict]) -> list[Path]:
-    """A plot for every record with curves, under ``results_dir/plots``.
+def write_plots(results_dir: Path, records: list[dict], keep_newer: bool = False) -> list[Path]:
+    """A plot for every record with curves, under ``results_dir/plots``; a record without curves loses its old one.
 
-    A plot newer than its record file is kept as drawn: the session's workers draw each claim's plot when they
-    record it, so the end of a session, which runs on one core, redraws none of them.
+    ``keep_newer`` (a session's end): a plot newer than its record file is kept as drawn. The session's workers
+    draw each claim's plot when they record it, so the end of a session, which runs on one core, redraws only
+    what a worker could not. Merging records copied from elsewhere (their times kept) redraws every plot.
     """
     written = []
     for record in records:
         path, source = plot_path(results_dir, record), record_path(results_dir, record["claim_id"], record["reading"])
-        if record.get("curves") and path.exists() and source.exists() and \
-                path.stat().st_mtime_ns >= source.stat().st_mtime_ns:
+        if not record.get("curves"):
+            path.unlink(missing_ok=True)  # e.g. a claim recorded NOT RUN this time
+        elif keep_newer and path.exists() and source.exists() and path.stat().st_mtime_ns >= source.stat().st_mtime_ns:
             written.append(path)
-        elif (drawn := plot_record(record, results_dir)) is not None:
-            written.append(drawn)
+        else:
+            written.append(plot_record(record, results_dir))
     return written
