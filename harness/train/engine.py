@@ -197,9 +197,11 @@ def member_logits(model: nn.Module, data: DeviceData, batch_size: int = 1000, dt
     return torch.cat(outs, dim=1)
 
 
-# On a CPU, vmapped (grouped) convolutions at large batches run slower than one model after
+# On a CPU, vmapped (grouped) convolutions at large batches ran slower than one model after
 # another (measured: teacher 138 vs 236 images/s); at small batches the per-step overhead that
-# vectorizing removes dominates (report 002's CNN at batch 4: 2,895 vs 1,514 images/s).
+# vectorizing removes dominates (report 002's CNN at batch 4: 2,895 vs 1,514 images/s). Since the
+# allocator keeps freed memory (results/BENCHMARKS.md at 58ce19a) the teacher runs 180 vectorized vs 163
+# one after another, the student 766 vs 869: not yet worth a switch that would need its own equality check.
 CPU_VECTORIZE_MAX_BATCH = 16
 
 
