@@ -25,7 +25,8 @@ SETTINGS = {M_MMAP_MAX: 0,                  # no block from mmap: every one from
             M_TRIM_THRESHOLD: 1 << 30,      # while training, hand the heap's top back only over 1 GiB free
             M_TOP_PAD: 256 << 20}           # grow the heap 256 MiB at a time: fewer brk calls
 
-_in_force = "the C library's malloc, as it comes"
+AS_IT_COMES = "the C library's malloc, as it comes"
+_in_force = AS_IT_COMES
 _libc = None
 
 
@@ -48,7 +49,7 @@ def keep_freed_memory() -> str:
         _in_force = f"left as set by {', '.join(own)}"
         return _in_force
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        _in_force = "the C library's malloc, as it comes"
+        _in_force = AS_IT_COMES
         return _in_force
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

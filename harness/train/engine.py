@@ -186,15 +186,13 @@ def member_logits(model: nn.Module, data: DeviceData, batch_size: int = 1000, dt
     model.eval()
     n = len(data)
     all_nan = n > 0 and bool(all_nan_members(model).all())
+    run, batch_size = (1, 1) if all_nan else (n, batch_size)  # images to run, and how many at a time
     outs = []
-    batch_size = 1 if all_nan else batch_size
-    for start in range(0, 1 if all_nan else n, batch_size):
+    for start in range(0, run, batch_size):
         x = data.normalize(data.x[start : start + batch_size]).to(dtype)
         outs.append(model(x.expand(model.size, *x.shape)).float().cpu())
     model.train(was_training)
-    if all_nan:
-        return outs[0].expand(-1, n, -1).contiguous()
-    return torch.cat(outs, dim=1)
+    return outs[0].expand(-1, n, -1).contiguous() if all_nan else torch.cat(outs, dim=1)
 
 
 # On a CPU, vmapped (grouped) convolutions at large batches ran slower than one model after
