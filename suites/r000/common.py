@@ -44,10 +44,15 @@ def student_config(run, **changes) -> TrainConfig:
     return TrainConfig(**base)
 
 
-def student_run(run, cfg: TrainConfig, teacher_batch_norm: bool | None = False):
-    """A student trained under ``cfg``, distilled from the teacher of the same seed (``None``: from scratch)."""
+def student_run(run, cfg: TrainConfig, teacher_batch_norm: bool | None = False, evaluated: bool = True):
+    """A student trained under ``cfg``, distilled from the teacher of the same seed (``None``: from scratch).
+
+    ``evaluated=False`` skips the validation set after each epoch, for runs whose claims read only their training
+    (its history then has no test entries).
+    """
     train_data, val_data = tiny(run)
     teacher_result = None if teacher_batch_norm is None else teacher_run(run, batch_norm=teacher_batch_norm)
     if teacher_result is None:
         cfg = with_overrides(cfg, kd_temperature=None)
-    return run.harness.trained(student, {"model": "student"}, cfg, train_data, val_data, teacher=teacher_result)
+    return run.harness.trained(student, {"model": "student"}, cfg, train_data, val_data if evaluated else None,
+                               teacher=teacher_result)
