@@ -156,6 +156,27 @@ def test_shards_are_disjoint_and_their_union_is_the_whole_selection(tmp_path):
     assert assign_shards({"a": 5, "b": 3, "c": 2}, 1) == {"a": 0, "b": 0, "c": 0}  # --shard 1/1: everything
 
 
+def test_only_report_002s_readings_are_grouped_by_momentum():
+    """Report 000's SGD reading has a momentum as well, but it shares no run with report 002: it must not join (and
+    lengthen) a report-002 group's worker."""
+    from types import SimpleNamespace
+
+    from harness.pytest_plugin import pytest_collection_modifyitems
+
+    class Item(SimpleNamespace):
+        def add_marker(self, mark):
+            self.marks.append(mark)
+
+    def item(path):
+        reading = SimpleNamespace(choices={"optimizer": "sgd", "momentum": 0.9})
+        return Item(path=ROOT / path, callspec=SimpleNamespace(params={"reading": reading}), marks=[])
+
+    r002, r000 = item("suites/r002/test_q1_depth.py"), item("suites/r000/test_q1_student.py")
+    pytest_collection_modifyitems(SimpleNamespace(getoption=lambda name: None), [r002, r000])
+    assert [(m.name, m.args) for m in r002.marks] == [("xdist_group", ("momentum=0.9",))]
+    assert r000.marks == []
+
+
 def test_a_path_option_split_from_its_value_under_xdist_is_refused_naming_the_fix(tmp_path):
     # The controller parses it, but its workers would take the (by then existing) folder for a test path.
     done = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--results-dir", str(tmp_path / "out"),
