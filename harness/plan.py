@@ -134,26 +134,24 @@ def plan_path(cache_dir: Path, profile: str, device: str) -> Path:
 class Calibration:
     """Seconds per member-step of each kind of run on each device, kept in a JSON file across sessions.
 
-    A calibration is an estimate for planning, never a measurement that decides anything (a budget check
-    times afresh, ``fresh=True``); the key names the device, thread count and torch release, which the time
-    depends on.
+    A calibration is an estimate for planning, never a measurement that decides anything (the time budget's
+    check times the run's own first steps); the key names the device, thread count and torch release, which
+    the time depends on.
     """
 
     def __init__(self, path: Path | None):
         self.path = None if path is None else Path(path)
         self.values: dict[str, float] = {}
-        self.timed_now: set[str] = set()  # keys measured in this session
         if self.path is not None and self.path.exists():
             try:
                 self.values = {str(k): float(v) for k, v in json.loads(self.path.read_text()).items()}
             except (OSError, ValueError, AttributeError):
                 self.values = {}  # a damaged file is only a lost estimate: time again
 
-    def get(self, key: str, measure, fresh: bool = False) -> float:
-        """The stored seconds for ``key``, else ``measure()``'s, stored; ``fresh``: measured in this session."""
-        if key not in self.values or (fresh and key not in self.timed_now):
+    def get(self, key: str, measure) -> float:
+        """The stored seconds for ``key``, else ``measure()``'s, stored."""
+        if key not in self.values:
             self.values[key] = float(measure())
-            self.timed_now.add(key)
             if self.path is not None:
                 try:
                     # Re-read first: another worker may have added its own calibrations meanwhile.

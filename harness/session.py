@@ -40,6 +40,10 @@ log = logging.getLogger("harness")
 PROFILE_SEEDS = {"smoke": 2, "full": 5}
 # Two calibration steps slower than this (seconds) are the estimate themselves: timing more would cost minutes.
 SLOW_STEPS_S = 10.0
+# The time budget's check of a run times this many of its steps after the first two, or the second step alone
+# where that took longer than SLOW_STEP_S seconds.
+BUDGET_TIMED_STEPS = 4
+SLOW_STEP_S = 5.0
 
 # Per-channel normalization of each data set: CIFAR-10 as the tutorial (0.5, 0.5);
 # Tiny ImageNet with ImageNet's statistics (a reading the claims record).
@@ -124,8 +128,8 @@ class Harness:
 
         The key is :func:`run_key` of the model spec, the config (less its progress label), the
         data, the seeds and the teacher's own key, so two different teachers never share a student.
-        With ``budget_for``, a run that is not trained yet is first costed (a few timed steps on this
-        device): one that does not fit in the time budget records that claim NOT RUN and skips it.
+        With ``budget_for``, a run that is not trained yet is costed from its own first steps on this
+        device: one that does not fit in the time budget stops there, recording that claim NOT RUN and skipping it.
         """
         key = run_key(model_spec, cfg, train_data, test_data, self.seeds, None if teacher is None else teacher.key)
         # The code a cached run depends on: the harness, and the module that called for the run.
@@ -140,10 +144,9 @@ class Harness:
                 cached = self.run_cache.load(key, code, model_fn, self.device)
                 if cached is not None:
                     return cached
-            if budget_for is not None:
-                self._check_budget(budget_for, model_fn, model_spec, cfg, train_data)
+            on_step = None if budget_for is None else self._budget_check(budget_for, model_spec, cfg, train_data)
             result = train(model_fn, self.seeds, train_data, test_data, cfg,
-                           teacher=None if teacher is None else teacher.model)
+                           teacher=None if teacher is None else teacher.model, on_step=on_step)
             result.key = key
             if self.run_cache is not None:
                 self.run_cache.store(key, code, result)
@@ -171,25 +174,49 @@ class Harness:
         result.key = key
         return result
 
-    def _check_budget(self, run: "ClaimRun", model_fn, model_spec: dict, cfg, train_data: DeviceData) -> None:
-        # A verdict (NOT RUN) rests on this estimate: timed in this session, never taken from a stored calibration.
-        per_step = self.seconds_per_step(model_fn, model_spec, cfg, train_data, fresh=True)
-        steps = self.planned_steps(cfg, train_data)
-        self.skip_unless_it_fits(run, steps * per_step,
-                                 f"{steps:,} member-steps of {model_spec} at batch {cfg.batch_size}, "
-                                 f"{per_step:.3f} s each as timed on this device in this session")
+    def _budget_check(self, run: "ClaimRun", model_spec: dict, cfg, train_data: DeviceData):
+        """An ``on_step`` hook for :func:`train` that costs the run from its own first steps and, where the whole run
+        would not fit in the time budget left, records ``run`` NOT RUN and skips it: the run stops there.
+
+        A verdict (NOT RUN) rests on this estimate: timed in this session on the run itself, never taken from a
+        stored calibration. The first step (one-time costs) is not timed; then four steps are, or the second alone
+        where it is slower than ``SLOW_STEP_S``. A run of fewer steps has finished before it could be checked.
+        """
+        if self.max_hours is None:
+            return None
+        clock: dict[int, float] = {}
+
+        def on_step(steps: int, members: int) -> None:
+            if steps > BUDGET_TIMED_STEPS + 2 or steps in clock:
+                return
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            clock[steps] = time.perf_counter()
+            if steps == 2 and clock[2] - clock[1] > SLOW_STEP_S:
+                per_step = clock[2] - clock[1]
+            elif steps == BUDGET_TIMED_STEPS + 2:
+                per_step = (clock[steps] - clock[2]) / BUDGET_TIMED_STEPS
+            else:
+                return
+            clock[BUDGET_TIMED_STEPS + 2] = clock[steps]  # checked once
+            per_member_step = per_step / members
+            total = self.planned_steps(cfg, train_data)
+            self.skip_unless_it_fits(run, total * per_member_step,
+                                     f"{total:,} member-steps of {model_spec} at batch {cfg.batch_size}, "
+                                     f"{per_member_step:.3g} s each as its first steps took on this device")
+        return on_step
 
     def planned_steps(self, cfg, train_data: DeviceData, seeds: list[int] | None = None) -> int:
         """Member-steps a run of ``cfg`` takes: every seed, every epoch."""
         return steps_per_epoch(cfg, train_data) * cfg.epochs * len(self.seeds if seeds is None else seeds)
 
     def seconds_per_step(self, model_fn, model_spec: dict, cfg, train_data: DeviceData,
-                         seeds: list[int] | None = None, fresh: bool = False) -> float:
+                         seeds: list[int] | None = None) -> float:
         """Seconds of one member-step of ``cfg`` on this device, as the run trains (all its seeds at once).
 
         Timed over 4 steps after a warm-up and kept per device, thread count and torch release
-        (:class:`harness.plan.Calibration`); ``fresh``: timed in this session whatever is stored.
-        An estimate for the plan and the time budget, never a measurement that a claim's figures come from.
+        (:class:`harness.plan.Calibration`).
+        An estimate for the plan and its ETA, never a measurement that a claim's figures or verdicts come from.
         """
         seeds = list(self.seeds if seeds is None else seeds)
         key = "|".join(map(str, (self.environment["device"], f"threads={torch.get_num_threads()}", torch.__version__,
@@ -208,7 +235,7 @@ class Harness:
             five = train(model_fn, seeds, train_data, None, replace(probe, max_steps_per_epoch=5)).seconds
             per_step = (five - one) / 4 if five > one else five / 5  # timer noise cannot make a step free
             return per_step / len(seeds)
-        return self.calibration.get(key, measure, fresh=fresh)
+        return self.calibration.get(key, measure)
 
     def hours_left(self) -> float | None:
         """What is left of the time budget, in hours (None: no limit)."""

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from harness.claims import ClaimResult, Verdict, catalog
 from harness.claims.pinned import UnpinnedVerdict, check_pinned, unpinned
 from harness.data import DeviceData
+from harness.models import CifarCNN
 from harness.session import run_key
 from harness.train import TrainConfig
 
@@ -103,6 +105,68 @@ def test_a_claim_over_the_time_budget_is_recorded_not_run_with_its_estimate(tmp_
     record = json.loads(next((tmp_path / "results" / "records").glob("*.json")).read_text())
     assert record["verdict"] == "NOT RUN" and "needs about 5.0 h on CPU: test (timed over 3 steps)" in record["notes"]
     assert _harness(tmp_path, max_hours=None).hours_left() is None
+
+
+class _Counted(torch.nn.Module):
+    """A small classifier that counts its forward calls (one a training step, all members at once under vmap)."""
+
+    calls = 0
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 10))
+
+    def forward(self, x):
+        type(self).calls += 1
+        return self.net(x)
+
+
+@pytest.mark.parametrize("batch, epochs, member_steps", [(4, 3, 72), (32, 8, 24)],
+                         ids=["members-together", "members-one-after-another"])  # 3 seeds, 32 images
+@pytest.mark.parametrize("slow", [False, True], ids=["four-timed-steps", "one-slow-step"])
+def test_a_run_over_the_time_budget_stops_after_its_first_steps_and_is_recorded_not_run(
+        tmp_path, monkeypatch, slow, batch, epochs, member_steps):
+    import json
+
+    import harness.session as session_module
+    from tests.test_engine import synthetic_data
+
+    if slow:  # every step counts as slow: the second step alone is the estimate
+        monkeypatch.setattr(session_module, "SLOW_STEP_S", 0.0)
+    harness = _harness(tmp_path, max_hours=1e-9)  # nothing left: any estimate is over
+    claim = catalog.get("r000.teacher_train_acc")
+    run = harness.start(claim.id, claim.reading("literal"))
+    data = synthetic_data(n=32)
+    data.description = "synthetic: 32 images"
+    cfg = TrainConfig(epochs=epochs, batch_size=batch, lr=0.01)
+    _Counted.calls = 0
+    with pytest.raises(pytest.skip.Exception, match="needs about"):
+        harness.trained(_Counted, {"model": "counted"}, cfg, data, None, budget_for=run)
+    assert _Counted.calls == (2 if slow else session_module.BUDGET_TIMED_STEPS + 2)
+    record = json.loads(next((tmp_path / "results" / "records").glob("*.json")).read_text())
+    assert record["verdict"] == "NOT RUN"
+    assert f"{member_steps} member-steps of {{'model': 'counted'}} at batch {batch}" in record["notes"]
+    assert "as its first steps took on this device" in record["notes"]
+
+
+def test_a_run_within_the_time_budget_trains_as_it_would_unchecked(tmp_path):
+    from harness.train import train
+    from tests.test_engine import synthetic_data
+
+    harness = _harness(tmp_path, max_hours=100.0)
+    claim = catalog.get("r000.teacher_train_acc")
+    run = harness.start(claim.id, claim.reading("literal"))
+    data = synthetic_data(n=32)
+    data.description = "synthetic: 32 images"
+    cfg = TrainConfig(epochs=2, batch_size=4, lr=0.01, momentum=0.9)
+    checked = harness.trained(lambda: CifarCNN(3, "tanh"), {"n_fc": 3}, cfg, data, data, budget_for=run)
+    unchecked = train(lambda: CifarCNN(3, "tanh"), harness.seeds, data, data, cfg)
+    assert checked.steps == unchecked.steps == 16
+    for key in unchecked.history:
+        np.testing.assert_array_equal(checked.history[key], unchecked.history[key])
+    for a, b in zip(checked.model.state_dict().values(), unchecked.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert not (tmp_path / "results" / "records").exists()  # nothing recorded: the claim goes on
 
 
 def test_progress_board_shows_each_process_and_the_engines_lines(tmp_path):

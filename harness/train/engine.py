@@ -218,11 +218,15 @@ def vectorized(cfg: TrainConfig, device: torch.device) -> bool:
 
 
 def train(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: DeviceData,
-          test_data: DeviceData | None, cfg: TrainConfig, teacher: Ensemble | None = None) -> TrainResult:
+          test_data: DeviceData | None, cfg: TrainConfig, teacher: Ensemble | None = None,
+          on_step: Callable[[int, int], None] | None = None) -> TrainResult:
     """Train one member of ``model_fn()`` per seed and measure every epoch.
 
     Members train at once as one ensemble, or one after another where that is faster
     or needed (see :func:`vectorized`); the result is one ensemble either way.
+    ``on_step(steps, members)`` is called after each computed step of the first members trained together
+    (all of them, or the first seed alone), with the steps they have done; it must not change training,
+    and an exception it raises ends the run (the time budget's check times steps with it).
     """
     precision.check_mode(cfg.precision)
     seeds = [int(s) for s in seeds]
@@ -230,10 +234,10 @@ def train(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: D
         raise ValueError("distillation (kd_temperature) needs a teacher ensemble")
     if len(seeds) > 1 and not vectorized(cfg, train_data.device):
         parts = [train(model_fn, [s], train_data, test_data, cfg,
-                       None if teacher is None else Ensemble([teacher.member(i)]))
+                       None if teacher is None else Ensemble([teacher.member(i)]), on_step if i == 0 else None)
                  for i, s in enumerate(seeds)]
         return _concat_results(parts)
-    return _train_group(model_fn, seeds, train_data, test_data, cfg, teacher)
+    return _train_group(model_fn, seeds, train_data, test_data, cfg, teacher, on_step=on_step)
 
 
 # What may differ between runs trained together as one ensemble by :func:`train_together`.
@@ -276,7 +280,7 @@ def _member_slice(result: TrainResult, start: int, stop: int) -> TrainResult:
 
 
 def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainConfig, teacher,
-                 member_hyper: dict | None = None) -> TrainResult:
+                 member_hyper: dict | None = None, on_step=None) -> TrainResult:
     device = train_data.device
     dtype = precision.param_dtype(cfg.precision)
     torch.manual_seed(seeds[0])  # dropout masks; each member still draws its own under vmap
@@ -373,6 +377,8 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
             correct += (logits.detach().argmax(-1) == y).sum(1)
             seen += y.shape[1]
             step += 1
+            if on_step is not None:
+                on_step(step, size)
             if cfg.watch_nonfinite and step % ALL_NAN_CHECK_EVERY == 0 and _all_nan(model, ema):
                 nan_from = step
                 # The next forward pass would make the batch-norm statistics NaN as well: make them so now.
