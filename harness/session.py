@@ -39,11 +39,11 @@ log = logging.getLogger("harness")
 
 PROFILE_SEEDS = {"smoke": 2, "full": 5}
 # Two calibration steps slower than this (seconds) are the estimate themselves: timing more would cost minutes.
-SLOW_STEPS_S = 10.0
+CALIBRATION_SLOW_S = 10.0
 # The time budget's check of a run times this many of its steps after the first two, or the second step alone
-# where that took longer than SLOW_STEP_S seconds.
+# where that took longer than BUDGET_SLOW_STEP_S seconds.
 BUDGET_TIMED_STEPS = 4
-SLOW_STEP_S = 5.0
+BUDGET_SLOW_STEP_S = 5.0
 
 # Per-channel normalization of each data set: CIFAR-10 as the tutorial (0.5, 0.5);
 # Tiny ImageNet with ImageNet's statistics (a reading the claims record).
@@ -123,13 +123,14 @@ class Harness:
         return memo[key]
 
     def trained(self, model_fn, model_spec: dict, cfg, train_data: DeviceData, test_data: DeviceData | None,
-                teacher=None, budget_for: "ClaimRun | None" = None):
+                teacher=None):
         """``train(...)`` once per session for its full specification: claims that share a run share it.
 
         The key is :func:`run_key` of the model spec, the config (less its progress label), the
         data, the seeds and the teacher's own key, so two different teachers never share a student.
-        With ``budget_for``, a run that is not trained yet is costed from its own first steps on this
-        device: one that does not fit in the time budget stops there, recording that claim NOT RUN and skipping it.
+        Under a time budget (``--max-hours``), a run that is not trained yet is costed from its own first steps
+        on this device: one that does not fit in what is left stops there, recording the claim being measured
+        NOT RUN and skipping its test.
         """
         key = run_key(model_spec, cfg, train_data, test_data, self.seeds, None if teacher is None else teacher.key)
         # The code a cached run depends on: the harness, and the module that called for the run.
@@ -144,7 +145,7 @@ class Harness:
                 cached = self.run_cache.load(key, code, model_fn, self.device)
                 if cached is not None:
                     return cached
-            on_step = None if budget_for is None else self._budget_check(budget_for, model_spec, cfg, train_data)
+            on_step = None if self.running is None else self._budget_check(self.running, model_spec, cfg, train_data)
             result = train(model_fn, self.seeds, train_data, test_data, cfg,
                            teacher=None if teacher is None else teacher.model, on_step=on_step)
             result.key = key
@@ -180,30 +181,35 @@ class Harness:
 
         A verdict (NOT RUN) rests on this estimate: timed in this session on the run itself, never taken from a
         stored calibration. The first step (one-time costs) is not timed; then four steps are, or the second alone
-        where it is slower than ``SLOW_STEP_S``. A run of fewer steps has finished before it could be checked.
+        where it is slower than ``BUDGET_SLOW_STEP_S``. A run of fewer steps has finished before it could be
+        checked. The estimate counts training steps only (not evaluation after each epoch), and says so.
         """
         if self.max_hours is None:
             return None
+        last = BUDGET_TIMED_STEPS + 2
         clock: dict[int, float] = {}
+        checked = False
 
         def on_step(steps: int, members: int) -> None:
-            if steps > BUDGET_TIMED_STEPS + 2 or steps in clock:
+            nonlocal checked
+            if checked or steps not in (1, 2, last):
                 return
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
             clock[steps] = time.perf_counter()
-            if steps == 2 and clock[2] - clock[1] > SLOW_STEP_S:
+            if steps == 2 and clock[2] - clock[1] > BUDGET_SLOW_STEP_S:
                 per_step = clock[2] - clock[1]
-            elif steps == BUDGET_TIMED_STEPS + 2:
-                per_step = (clock[steps] - clock[2]) / BUDGET_TIMED_STEPS
+            elif steps == last:
+                per_step = (clock[last] - clock[2]) / BUDGET_TIMED_STEPS
             else:
                 return
-            clock[BUDGET_TIMED_STEPS + 2] = clock[steps]  # checked once
+            checked = True
             per_member_step = per_step / members
             total = self.planned_steps(cfg, train_data)
             self.skip_unless_it_fits(run, total * per_member_step,
                                      f"{total:,} member-steps of {model_spec} at batch {cfg.batch_size}, "
-                                     f"{per_member_step:.3g} s each as its first steps took on this device")
+                                     f"{per_member_step:.3g} s each as its first steps took on this device; "
+                                     f"training steps only")
         return on_step
 
     def planned_steps(self, cfg, train_data: DeviceData, seeds: list[int] | None = None) -> int:
@@ -229,7 +235,7 @@ class Harness:
             # The first run of an architecture pays one-time costs (allocations, dispatch caches): not timed,
             # unless its steps are so slow (pure fp16 on a CPU) that those costs do not matter.
             warm = train(model_fn, seeds, train_data, None, replace(probe, max_steps_per_epoch=2)).seconds
-            if warm > SLOW_STEPS_S:
+            if warm > CALIBRATION_SLOW_S:
                 return warm / 2 / len(seeds)
             one = train(model_fn, seeds, train_data, None, replace(probe, max_steps_per_epoch=1)).seconds
             five = train(model_fn, seeds, train_data, None, replace(probe, max_steps_per_epoch=5)).seconds

@@ -121,32 +121,65 @@ class _Counted(torch.nn.Module):
         return self.net(x)
 
 
-@pytest.mark.parametrize("batch, epochs, member_steps", [(4, 3, 72), (32, 8, 24)],
-                         ids=["members-together", "members-one-after-another"])  # 3 seeds, 32 images
-@pytest.mark.parametrize("slow", [False, True], ids=["four-timed-steps", "one-slow-step"])
-def test_a_run_over_the_time_budget_stops_after_its_first_steps_and_is_recorded_not_run(
-        tmp_path, monkeypatch, slow, batch, epochs, member_steps):
+# How the members train (at batch 4 together, at 32 one after another: the hook then sees the first seed alone),
+# the epochs that make 72 or 24 member-steps of 3 seeds on 32 images, and the members each timed step covers.
+LAYOUTS = {"members-together": (4, 3, 72, 3), "members-one-after-another": (32, 8, 24, 1)}
+# The session's clock as the hook reads it (after steps 1, 2 and 6): a second a step, or a slow second step.
+CLOCKS = {"four-timed-steps": ([0.0, 1.0, 5.0], 1.0, 6), "one-slow-step": ([0.0, 10.0], 10.0, 2)}
+
+
+@pytest.mark.parametrize("fits", [True, False], ids=["fits", "over"])
+@pytest.mark.parametrize("clock", list(CLOCKS))
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_the_time_budget_is_checked_on_the_runs_own_first_steps(tmp_path, monkeypatch, layout, clock, fits):
     import json
+    import time
+    from types import SimpleNamespace
+
+    from filelock import FileLock
 
     import harness.session as session_module
+    from harness.runcache import RunCache
     from tests.test_engine import synthetic_data
 
-    if slow:  # every step counts as slow: the second step alone is the estimate
-        monkeypatch.setattr(session_module, "SLOW_STEP_S", 0.0)
-    harness = _harness(tmp_path, max_hours=1e-9)  # nothing left: any estimate is over
+    batch, epochs, member_steps, members = LAYOUTS[layout]
+    readings, per_step, calls = CLOCKS[clock]
+    per_member_step = per_step / members
+    estimate = member_steps * per_member_step
+    # A minute to spare, or ten seconds short (the test itself takes well under a second of the budget).
+    harness = _harness(tmp_path, max_hours=(estimate + (60 if fits else -10)) / 3600)
+    harness.memo_dir, harness.run_cache = tmp_path / "memo", RunCache(tmp_path / "cache")
+    harness.memo_dir.mkdir()
     claim = catalog.get("r000.teacher_train_acc")
-    run = harness.start(claim.id, claim.reading("literal"))
+    harness.start(claim.id, claim.reading("literal"))
     data = synthetic_data(n=32)
     data.description = "synthetic: 32 images"
     cfg = TrainConfig(epochs=epochs, batch_size=batch, lr=0.01)
     _Counted.calls = 0
+    ticks = iter(readings + readings[-1:] * 9)  # then standing still (the NOT RUN record's wall time reads it too)
+    monkeypatch.setattr(session_module, "time", SimpleNamespace(time=time.time, perf_counter=lambda: next(ticks)))
+    if fits:
+        try:
+            result = harness.trained(_Counted, {"model": "counted"}, cfg, data, None)
+        except pytest.skip.Exception as stopped:  # a skip here would hide the failure
+            pytest.fail(f"a run within the time budget was stopped: {stopped}")
+        assert result.steps * len(harness.seeds) == member_steps and not (tmp_path / "results" / "records").exists()
+        return
     with pytest.raises(pytest.skip.Exception, match="needs about"):
-        harness.trained(_Counted, {"model": "counted"}, cfg, data, None, budget_for=run)
-    assert _Counted.calls == (2 if slow else session_module.BUDGET_TIMED_STEPS + 2)
+        harness.trained(_Counted, {"model": "counted"}, cfg, data, None)
+    assert _Counted.calls == calls  # the run stopped at the check
     record = json.loads(next((tmp_path / "results" / "records").glob("*.json")).read_text())
     assert record["verdict"] == "NOT RUN"
-    assert f"{member_steps} member-steps of {{'model': 'counted'}} at batch {batch}" in record["notes"]
-    assert "as its first steps took on this device" in record["notes"]
+    assert (f"{member_steps} member-steps of {{'model': 'counted'}} at batch {batch}, {per_member_step:.3g} s each "
+            f"as its first steps took on this device; training steps only") in record["notes"]
+    # Nothing half-written: no memo file, no cache entry, the lock free; the next claim to need the run checks again.
+    assert not list(harness.memo_dir.glob("*.pt")) and not list(harness.memo_dir.glob("*.tmp"))
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    for lock in harness.memo_dir.glob("*.lock"):
+        FileLock(str(lock)).acquire(timeout=0).lock.release()
+    ticks = iter(readings + readings[-1:] * 9)
+    with pytest.raises(pytest.skip.Exception, match="needs about"):
+        harness.trained(_Counted, {"model": "counted"}, cfg, data, None)
 
 
 def test_a_run_within_the_time_budget_trains_as_it_would_unchecked(tmp_path):
@@ -155,11 +188,11 @@ def test_a_run_within_the_time_budget_trains_as_it_would_unchecked(tmp_path):
 
     harness = _harness(tmp_path, max_hours=100.0)
     claim = catalog.get("r000.teacher_train_acc")
-    run = harness.start(claim.id, claim.reading("literal"))
+    harness.start(claim.id, claim.reading("literal"))
     data = synthetic_data(n=32)
     data.description = "synthetic: 32 images"
     cfg = TrainConfig(epochs=2, batch_size=4, lr=0.01, momentum=0.9)
-    checked = harness.trained(lambda: CifarCNN(3, "tanh"), {"n_fc": 3}, cfg, data, data, budget_for=run)
+    checked = harness.trained(lambda: CifarCNN(3, "tanh"), {"n_fc": 3}, cfg, data, data)
     unchecked = train(lambda: CifarCNN(3, "tanh"), harness.seeds, data, data, cfg)
     assert checked.steps == unchecked.steps == 16
     for key in unchecked.history:
@@ -225,20 +258,26 @@ def test_only_report_002s_readings_are_grouped_by_momentum():
     lengthen) a report-002 group's worker."""
     from types import SimpleNamespace
 
-    from harness.pytest_plugin import pytest_collection_modifyitems
+    from harness.pytest_plugin import pytest_collection_modifyitems, run_family
 
     class Item(SimpleNamespace):
         def add_marker(self, mark):
             self.marks.append(mark)
 
+        def iter_markers(self, name):
+            return [m for m in self.marks if m.name == name]
+
     def item(path):
         reading = SimpleNamespace(choices={"optimizer": "sgd", "momentum": 0.9})
-        return Item(path=ROOT / path, callspec=SimpleNamespace(params={"reading": reading}), marks=[])
+        return Item(path=ROOT / path, nodeid=f"{path}::test[sgd]", callspec=SimpleNamespace(params={"reading": reading}),
+                    marks=[])
 
     r002, r000 = item("suites/r002/test_q1_depth.py"), item("suites/r000/test_q1_student.py")
     pytest_collection_modifyitems(SimpleNamespace(getoption=lambda name: None), [r002, r000])
     assert [(m.name, m.args) for m in r002.marks] == [("xdist_group", ("momentum=0.9",))]
     assert r000.marks == []
+    # Under --shard it stays with the other report-000 claims that share its teacher.
+    assert run_family(r000) == "r000 teachers and students" and run_family(r002) == "group momentum=0.9"
 
 
 def test_a_path_option_split_from_its_value_under_xdist_is_refused_naming_the_fix(tmp_path):
