@@ -34,12 +34,22 @@ CONTROLS = {
 BASE = "as reported (pure fp16, KL 'mean')"
 
 
+# The reading's choices that set a student's optimizer.
+OPTIMIZER_CHOICES = ("optimizer", "lr", "momentum")
+
+
+def optimizer_of(run, choices: dict) -> tuple:
+    """The optimizer, learning rate and momentum a student of ``run``'s claim trains with under ``choices``."""
+    cfg = student_config(run, **{k: v for k, v in choices.items() if k in OPTIMIZER_CHOICES})
+    return cfg.optimizer, cfg.lr, cfg.momentum
+
+
 def nan_student(run, evaluated: bool = True, **changes):
     """The pure-fp16 distilled student under the run's reading (optimizer), with ``changes``.
 
     ``evaluated``: measured on the validation set after each epoch (see :func:`student_run`).
     """
-    choices = {k: v for k, v in run.choices.items() if k in ("optimizer", "lr", "momentum")}
+    choices = {k: v for k, v in run.choices.items() if k in OPTIMIZER_CHOICES}
     # Every control runs the base run's budget, on the same seeds.
     settings = {"precision": "fp16", "epochs": run.budget["fp16_epochs"],
                 "max_steps_per_epoch": run.budget["fp16_steps_per_epoch"],
@@ -71,11 +81,11 @@ def test_student_fp16_nan(harness, reading):
     controls = CONTROLS if run.choices["optimizer"] == "adam" else {BASE: {}, "fp32": {"precision": "fp32"}}
     # This claim reads only training (non-finite steps, training losses), and evaluating a pure-fp16 model is slow
     # on a CPU (about 10 s a seed for smoke's 1,000 validation images): no run is evaluated and none keeps an EMA,
-    # except the reported run where r000.student_ema_nan reads both under a reading of the same optimizer settings
-    # (that run is shared with r000.student_ema_nan and r000.student_test_acc_100, as they train it).
-    settings = ("optimizer", "lr", "momentum")
-    shared = any({k: run.choices.get(k) for k in settings} == {k: r.choices.get(k) for k in settings}
-                 for r in catalog.get("r000.student_ema_nan").readings)
+    # except the reported run where a reading of r000.student_ema_nan or r000.student_test_acc_100 trains it with the
+    # same optimizer: then it is their run, trained as they train it (evaluated, with its EMA), and shared.
+    mine = optimizer_of(run, run.choices)
+    shared = any(optimizer_of(run, r.choices) == mine
+                 for claim in ("r000.student_ema_nan", "r000.student_test_acc_100") for r in catalog.get(claim).readings)
     results = {name: nan_student(run, **changes) if name == BASE and shared
                else nan_student(run, evaluated=False, **changes, ema_decay=None)
                for name, changes in controls.items()}
