@@ -260,16 +260,20 @@ def pytest_configure_node(node):
     node.workerinput["harness_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
 
 
+# Report 002's claim suite: its claims share runs by momentum.
+REPORT_002_SUITE = Path(__file__).resolve().parents[1] / "suites" / "r002"
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns these marks into groups
 def pytest_collection_modifyitems(config, items):
-    """Keep claims that share training runs on one worker: one xdist group per optimizer momentum.
+    """Keep claims that share training runs on one worker: one xdist group per optimizer momentum of report 002.
 
     Report 002's readings differ by momentum, and every run of one momentum is shared by several
     claims; grouping them lets each worker train its own runs instead of idling on another's lock.
     """
     for item in items:
-        if item.path.parent.name != "r002":
-            continue  # report 000's SGD reading has a momentum too, but shares no run with report 002
+        if REPORT_002_SUITE not in Path(item.path).resolve().parents:
+            continue  # other suites' readings may name a momentum (report 000's SGD) but share no run with these
         reading = getattr(item, "callspec", None) and item.callspec.params.get("reading")
         momentum = getattr(reading, "choices", {}).get("momentum") if reading is not None else None
         if momentum is None and hasattr(item, "callspec") and isinstance(item.callspec.params.get("momentum"), str):
