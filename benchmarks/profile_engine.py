@@ -5,8 +5,9 @@
 
 Prints a step's time and images per second unprofiled (the best of three runs), then under
 the profiler the share of the step spent outside any op (Python, dispatch, the engine's
-bookkeeping) and the ops that take the most self CPU time. Profiling slows every op a
-little: read its shares, and the unprofiled figure for the speed.
+bookkeeping), the time of the arithmetic kernels alone (a floor for any engine built on
+them), and the ops that take the most self CPU time. Profiling slows every op a little:
+read its shares, and the unprofiled figure for the speed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,19 @@ MODELS = {
     "r002-cnn6": ("cifar10", lambda: CifarCNN(6, "tanh"), 4, dict(optimizer="sgd", lr=0.01, momentum=0.9), 500),
     "teacher": ("tiny-imagenet", teacher, 64, dict(optimizer="adam", lr=1e-3), 20),
     "student": ("tiny-imagenet", student, 64, dict(optimizer="adam", lr=1e-3), 20),
+}
+
+
+# The ops that do the models' arithmetic (forward and backward): convolutions, matrix products, activations,
+# pooling, batch norm. Everything else in a step (copies, the optimizer's elementwise updates, dispatch, Python)
+# is overhead that a faster engine could remove; these kernels' own time is a floor for the engine as it stands.
+ARITHMETIC_OPS = {
+    "aten::mkldnn_convolution", "aten::convolution_backward", "aten::_slow_conv2d_forward",
+    "aten::_slow_conv2d_backward", "aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm",
+    "aten::tanh", "aten::tanh_backward", "aten::sigmoid", "aten::sigmoid_backward", "aten::relu",
+    "aten::clamp_min", "aten::threshold_backward", "aten::leaky_relu", "aten::leaky_relu_backward",
+    "aten::max_pool2d_with_indices", "aten::max_pool2d_with_indices_backward",
+    "aten::native_batch_norm", "aten::native_batch_norm_backward",
 }
 
 
@@ -73,6 +87,10 @@ def main(argv=None) -> None:
     print(f"profiled:   {profiled / steps * 1e3:.2f} ms a step; self time inside ops {in_ops / profiled:.0%}, "
           f"outside any op (Python, the engine's loop) {1 - in_ops / profiled:.0%}")
     print(f"op calls a step: {sum(e.count for e in events) / steps:.0f}")
+    arithmetic = sum(e.self_cpu_time_total for e in events if e.key in ARITHMETIC_OPS) / 1e6 / steps
+    print(f"arithmetic kernels (convolutions, matrix products, activations, pooling, batch norm): "
+          f"{arithmetic * 1e3:.2f} ms a step under the profiler, {arithmetic / (plain / steps):.0%} of the unprofiled "
+          f"step: no change outside these kernels can make a step faster than that")
     print(events.table(sort_by="self_cpu_time_total", row_limit=args.rows))
 
 

@@ -19,3 +19,4 @@ def test_the_profile_names_the_step_time_and_the_costliest_ops(capsys):
     out = capsys.readouterr().out
     assert "r002-cnn3, 2 seeds, batch 4, 2 steps" in out and "ms a step" in out
     assert "aten::" in out  # the op table
+    assert "arithmetic kernels (" in out and "of the unprofiled step" in out
