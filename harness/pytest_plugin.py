@@ -260,8 +260,9 @@ def pytest_configure_node(node):
     node.workerinput["harness_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
 
 
-# Report 002's claim suite: its claims share runs by momentum.
-REPORT_002_SUITE = Path(__file__).resolve().parents[1] / "suites" / "r002"
+# The claim suites, and report 002's, whose claims share runs by momentum.
+SUITES = Path(__file__).resolve().parents[1] / "suites"
+REPORT_002_SUITE = SUITES / "r002"
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns these marks into groups
@@ -270,6 +271,8 @@ def pytest_collection_modifyitems(config, items):
 
     Report 002's readings differ by momentum, and every run of one momentum is shared by several
     claims; grouping them lets each worker train its own runs instead of idling on another's lock.
+    Under xdist the claim suites come before the unit tests: their training runs are the long ones,
+    and started first they leave the short tests to fill the session's end instead of the reverse.
     """
     for item in items:
         if REPORT_002_SUITE not in Path(item.path).resolve().parents:
@@ -280,6 +283,8 @@ def pytest_collection_modifyitems(config, items):
             momentum = item.callspec.params["momentum"].split("=")[1]  # test_fix's own parameter
         if momentum is not None:
             item.add_marker(pytest.mark.xdist_group(f"momentum={float(momentum):g}"))
+    if _is_worker(config):  # every worker sorts alike, so their collections still agree
+        items.sort(key=lambda item: SUITES not in Path(item.path).resolve().parents)
     if config.getoption("--shard"):
         _select_shard(config, items)
 

@@ -253,7 +253,7 @@ def test_shards_are_disjoint_and_their_union_is_the_whole_selection(tmp_path):
     assert assign_shards({"a": 5, "b": 3, "c": 2}, 1) == {"a": 0, "b": 0, "c": 0}  # --shard 1/1: everything
 
 
-def test_only_report_002s_readings_are_grouped_by_momentum():
+def test_only_report_002s_readings_are_grouped_by_momentum_and_workers_start_with_the_claim_suites():
     """Report 000's SGD reading has a momentum as well, but it shares no run with report 002: it must not join (and
     lengthen) a report-002 group's worker."""
     from types import SimpleNamespace
@@ -278,6 +278,13 @@ def test_only_report_002s_readings_are_grouped_by_momentum():
     assert r000.marks == []
     # Under --shard it stays with the other report-000 claims that share its teacher.
     assert run_family(r000) == "r000 teachers and students" and run_family(r002) == "group momentum=0.9"
+    # An xdist worker puts the claim suites (the long tests) first, in their order; one process keeps the order.
+    unit = item("tests/test_engine.py")
+    for config, order in [(SimpleNamespace(getoption=lambda name: None), [unit, r002, r000]),
+                          (SimpleNamespace(getoption=lambda name: None, workerinput={}), [r002, r000, unit])]:
+        items = [unit, r002, r000]
+        pytest_collection_modifyitems(config, items)
+        assert items == order
 
 
 def test_a_path_option_split_from_its_value_under_xdist_is_refused_naming_the_fix(tmp_path):
