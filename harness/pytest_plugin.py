@@ -346,6 +346,7 @@ def pytest_runtest_setup(item):
     if board is not None:
         board.start_test(item.nodeid)
         item.config._harness.concluded.clear()
+        item.config._harness.running = None  # until the test starts its claim: no earlier claim is charged
         item.config._harness.test_id = item.nodeid
         if item.config._harness.planner is not None:
             item.config._harness.planner.tests.setdefault(item.nodeid, [])  # a test that trains nothing costs 0

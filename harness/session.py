@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import statistics
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,16 +35,19 @@ from .report import record_path, write_record
 from .report.plots import plot_record
 from .runcache import RunCache, code_hash
 from .train import placeholder, steps_per_epoch, train
+from .train.engine import ALL_NAN_CHECK_EVERY
 
 log = logging.getLogger("harness")
 
 PROFILE_SEEDS = {"smoke": 2, "full": 5}
 # Two calibration steps slower than this (seconds) are the estimate themselves: timing more would cost minutes.
 CALIBRATION_SLOW_S = 10.0
-# The time budget's check of a run times this many of its steps after the first two, or the second step alone
-# where that took longer than BUDGET_SLOW_STEP_S seconds.
-BUDGET_TIMED_STEPS = 4
-BUDGET_SLOW_STEP_S = 5.0
+# The time budget's check of a run times its steps after the first (one-time costs) until it has at least
+# BUDGET_MIN_TIMED of them and either BUDGET_WINDOW_S seconds or BUDGET_MAX_TIMED steps, and costs the run by
+# their median step: one pause, or an epoch's evaluation, inside the window does not count.
+BUDGET_MIN_TIMED = 3
+BUDGET_MAX_TIMED = 50
+BUDGET_WINDOW_S = 2.0
 
 # Per-channel normalization of each data set: CIFAR-10 as the tutorial (0.5, 0.5);
 # Tiny ImageNet with ImageNet's statistics (a reading the claims record).
@@ -83,7 +87,7 @@ class Harness:
     max_hours: float | None = None  # the time budget; None: no limit
     concluded: list = field(default_factory=list)  # results recorded by the running test (for its report)
     run_cache: "RunCache | None" = None  # finished runs kept across sessions (None: --no-cache)
-    running: "ClaimRun | None" = None  # the claim the current test measures (for a record if it runs out of memory)
+    running: "ClaimRun | None" = None  # the claim the current test measures (its NOT RUN record: memory, time budget)
     planner: Plan | None = None  # plan mode (python -m harness plan): runs are costed and listed, never trained
     test_id: str = ""  # the running test's node id (the plan lists runs by test)
     calibration: Calibration = field(default_factory=lambda: Calibration(None))  # seconds per member-step
@@ -180,36 +184,42 @@ class Harness:
         would not fit in the time budget left, records ``run`` NOT RUN and skips it: the run stops there.
 
         A verdict (NOT RUN) rests on this estimate: timed in this session on the run itself, never taken from a
-        stored calibration. The first step (one-time costs) is not timed; then four steps are, or the second alone
-        where it is slower than ``BUDGET_SLOW_STEP_S``. A run of fewer steps has finished before it could be
-        checked. The estimate counts training steps only (not evaluation after each epoch), and says so.
+        stored calibration, as the median of a window of steps (see ``BUDGET_MIN_TIMED``). A run that watches for
+        non-finite values is decided only after the engine's first all-NaN check, which a run gone all NaN (whose
+        later steps cost nothing) never passes. A run that ends before its decision was never over the budget.
+        The estimate counts training steps only (not evaluation after each epoch), and says so.
         """
         if self.max_hours is None:
             return None
-        last = BUDGET_TIMED_STEPS + 2
-        clock: dict[int, float] = {}
+        decide_from = ALL_NAN_CHECK_EVERY + 1 if cfg.watch_nonfinite else 0
+        durations: list[float] = []
+        previous: float | None = None
         checked = False
 
+        def window_done() -> bool:
+            return len(durations) >= BUDGET_MIN_TIMED and (len(durations) >= BUDGET_MAX_TIMED
+                                                           or sum(durations) >= BUDGET_WINDOW_S)
+
         def on_step(steps: int, members: int) -> None:
-            nonlocal checked
-            if checked or steps not in (1, 2, last):
+            nonlocal previous, checked
+            if checked:
                 return
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
-            clock[steps] = time.perf_counter()
-            if steps == 2 and clock[2] - clock[1] > BUDGET_SLOW_STEP_S:
-                per_step = clock[2] - clock[1]
-            elif steps == last:
-                per_step = (clock[last] - clock[2]) / BUDGET_TIMED_STEPS
-            else:
+            if not window_done():
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize(self.device)
+                now = time.perf_counter()
+                if previous is not None:  # the first step (one-time costs) is never timed
+                    durations.append(now - previous)
+                previous = now
+            if not window_done() or steps < decide_from:
                 return
             checked = True
-            per_member_step = per_step / members
+            per_member_step = statistics.median(durations) / members
             total = self.planned_steps(cfg, train_data)
             self.skip_unless_it_fits(run, total * per_member_step,
                                      f"{total:,} member-steps of {model_spec} at batch {cfg.batch_size}, "
-                                     f"{per_member_step:.3g} s each as its first steps took on this device; "
-                                     f"training steps only")
+                                     f"{per_member_step:.3g} s each, the median of its first {len(durations)} timed "
+                                     f"steps on this device; training steps only")
         return on_step
 
     def planned_steps(self, cfg, train_data: DeviceData, seeds: list[int] | None = None) -> int:
@@ -261,8 +271,9 @@ class Harness:
         device = self.environment["device"]
         run.record_not_run(f"needs about {estimate_s / 3600:.1f} h on {device} ({how}); the session's budget had "
                            f"{max(left, 0):.1f} h left (--max-hours)")
-        pytest.skip(f"{run.claim.id}: needs about {estimate_s / 3600:.1f} h on {device}, over the time budget: "
-                    f"rerun with --max-hours {estimate_s / 3600 + 1:.0f} or on a GPU (--device cuda)")
+        pytest.skip(f"{run.claim.id}: a run it needs takes about {estimate_s / 3600:.1f} h on {device}, over the time "
+                    f"budget: rerun with a larger --max-hours (`python -m harness plan` costs every run of a claim) or "
+                    f"on a GPU (--device cuda)")
 
     def start(self, claim_id: str, reading: Reading) -> "ClaimRun":
         """Begin measuring ``claim_id`` under ``reading``; the wall clock starts now."""

@@ -100,7 +100,7 @@ def test_a_claim_over_the_time_budget_is_recorded_not_run_with_its_estimate(tmp_
     claim = catalog.get("r000.teacher_train_acc")
     run = harness.start(claim.id, claim.reading("literal"))
     harness.skip_unless_it_fits(run, 600.0, "ten minutes")  # fits: nothing happens
-    with pytest.raises(pytest.skip.Exception, match="needs about 5.0 h"):
+    with pytest.raises(pytest.skip.Exception, match="takes about 5.0 h"):
         harness.skip_unless_it_fits(run, 5 * 3600.0, "timed over 3 steps")
     record = json.loads(next((tmp_path / "results" / "records").glob("*.json")).read_text())
     assert record["verdict"] == "NOT RUN" and "needs about 5.0 h on CPU: test (timed over 3 steps)" in record["notes"]
@@ -122,10 +122,44 @@ class _Counted(torch.nn.Module):
 
 
 # How the members train (at batch 4 together, at 32 one after another: the hook then sees the first seed alone),
-# the epochs that make 72 or 24 member-steps of 3 seeds on 32 images, and the members each timed step covers.
-LAYOUTS = {"members-together": (4, 3, 72, 3), "members-one-after-another": (32, 8, 24, 1)}
-# The session's clock as the hook reads it (after steps 1, 2 and 6): a second a step, or a slow second step.
-CLOCKS = {"four-timed-steps": ([0.0, 1.0, 5.0], 1.0, 6), "one-slow-step": ([0.0, 10.0], 10.0, 2)}
+# the epochs that make 56 steps a member and 168 member-steps of 3 seeds on 32 images, and the members a step covers.
+LAYOUTS = {"members-together": (4, 7, 168, 3), "members-one-after-another": (32, 56, 168, 1)}
+# The timed steps' durations as the session's clock gives them, the median step, and the steps the check then took.
+CLOCKS = {"one-second-steps": ([1.0] * 3, 1.0, 4), "a-pause-inside": ([1.0, 30.0, 1.0], 1.0, 4),
+          "fast-steps": ([0.01] * 50, 0.01, 51)}
+
+
+def _scripted_clock(monkeypatch, durations):
+    """The session's perf_counter giving the readings that make ``durations``, then standing still."""
+    import time
+    from types import SimpleNamespace
+
+    import harness.session as session_module
+
+    readings = np.concatenate([[0.0], np.cumsum(durations)]).tolist()
+    ticks = iter(readings + readings[-1:] * 9)  # the NOT RUN record's wall time reads it too
+    monkeypatch.setattr(session_module, "time", SimpleNamespace(time=time.time, perf_counter=lambda: next(ticks)))
+
+
+def _budget_session(tmp_path, max_hours):
+    from harness.runcache import RunCache
+    from tests.test_engine import synthetic_data
+
+    harness = _harness(tmp_path, max_hours=max_hours)
+    harness.memo_dir, harness.run_cache = tmp_path / "memo", RunCache(tmp_path / "cache")
+    harness.memo_dir.mkdir()
+    claim = catalog.get("r000.teacher_train_acc")
+    harness.start(claim.id, claim.reading("literal"))
+    data = synthetic_data(n=32)
+    data.description = "synthetic: 32 images"
+    return harness, data
+
+
+def _trained_unstopped(harness, model_fn, cfg, data):
+    try:
+        return harness.trained(model_fn, {"model": "counted"}, cfg, data, None)
+    except pytest.skip.Exception as stopped:  # a skip here would hide the failure
+        pytest.fail(f"a run within the time budget was stopped: {stopped}")
 
 
 @pytest.mark.parametrize("fits", [True, False], ids=["fits", "over"])
@@ -133,53 +167,57 @@ CLOCKS = {"four-timed-steps": ([0.0, 1.0, 5.0], 1.0, 6), "one-slow-step": ([0.0,
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_the_time_budget_is_checked_on_the_runs_own_first_steps(tmp_path, monkeypatch, layout, clock, fits):
     import json
-    import time
-    from types import SimpleNamespace
 
     from filelock import FileLock
 
-    import harness.session as session_module
-    from harness.runcache import RunCache
-    from tests.test_engine import synthetic_data
-
     batch, epochs, member_steps, members = LAYOUTS[layout]
-    readings, per_step, calls = CLOCKS[clock]
+    durations, per_step, calls = CLOCKS[clock]
     per_member_step = per_step / members
     estimate = member_steps * per_member_step
     # A minute to spare, or ten seconds short (the test itself takes well under a second of the budget).
-    harness = _harness(tmp_path, max_hours=(estimate + (60 if fits else -10)) / 3600)
-    harness.memo_dir, harness.run_cache = tmp_path / "memo", RunCache(tmp_path / "cache")
-    harness.memo_dir.mkdir()
-    claim = catalog.get("r000.teacher_train_acc")
-    harness.start(claim.id, claim.reading("literal"))
-    data = synthetic_data(n=32)
-    data.description = "synthetic: 32 images"
+    harness, data = _budget_session(tmp_path, (estimate + (60 if fits else -10)) / 3600)
     cfg = TrainConfig(epochs=epochs, batch_size=batch, lr=0.01)
     _Counted.calls = 0
-    ticks = iter(readings + readings[-1:] * 9)  # then standing still (the NOT RUN record's wall time reads it too)
-    monkeypatch.setattr(session_module, "time", SimpleNamespace(time=time.time, perf_counter=lambda: next(ticks)))
+    _scripted_clock(monkeypatch, durations)
     if fits:
-        try:
-            result = harness.trained(_Counted, {"model": "counted"}, cfg, data, None)
-        except pytest.skip.Exception as stopped:  # a skip here would hide the failure
-            pytest.fail(f"a run within the time budget was stopped: {stopped}")
+        result = _trained_unstopped(harness, _Counted, cfg, data)
         assert result.steps * len(harness.seeds) == member_steps and not (tmp_path / "results" / "records").exists()
         return
-    with pytest.raises(pytest.skip.Exception, match="needs about"):
+    with pytest.raises(pytest.skip.Exception, match="takes about"):
         harness.trained(_Counted, {"model": "counted"}, cfg, data, None)
     assert _Counted.calls == calls  # the run stopped at the check
     record = json.loads(next((tmp_path / "results" / "records").glob("*.json")).read_text())
     assert record["verdict"] == "NOT RUN"
-    assert (f"{member_steps} member-steps of {{'model': 'counted'}} at batch {batch}, {per_member_step:.3g} s each "
-            f"as its first steps took on this device; training steps only") in record["notes"]
+    assert (f"{member_steps} member-steps of {{'model': 'counted'}} at batch {batch}, {per_member_step:.3g} s each, "
+            f"the median of its first {len(durations)} timed steps on this device; training steps only"
+            ) in record["notes"]
     # Nothing half-written: no memo file, no cache entry, the lock free; the next claim to need the run checks again.
     assert not list(harness.memo_dir.glob("*.pt")) and not list(harness.memo_dir.glob("*.tmp"))
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
     for lock in harness.memo_dir.glob("*.lock"):
         FileLock(str(lock)).acquire(timeout=0).lock.release()
-    ticks = iter(readings + readings[-1:] * 9)
-    with pytest.raises(pytest.skip.Exception, match="needs about"):
+    _scripted_clock(monkeypatch, durations)
+    with pytest.raises(pytest.skip.Exception, match="takes about"):
         harness.trained(_Counted, {"model": "counted"}, cfg, data, None)
+
+
+def test_a_run_watched_for_nan_is_decided_after_the_engines_all_nan_check_and_never_stopped_once_all_nan(
+        tmp_path, monkeypatch):
+    """An all-NaN run's later steps are not computed (they cost nothing): the check waits for the engine's first
+    all-NaN check, and a run gone all NaN by then trains to its end whatever its first steps cost."""
+    from harness.train.engine import ALL_NAN_CHECK_EVERY
+
+    harness, data = _budget_session(tmp_path, 1e-9)  # nothing left: any estimate is over
+    finite = TrainConfig(epochs=7, batch_size=4, lr=0.01, watch_nonfinite=True)  # 56 steps
+    _Counted.calls = 0
+    _scripted_clock(monkeypatch, [1.0] * 3)
+    with pytest.raises(pytest.skip.Exception, match="takes about"):
+        harness.trained(_Counted, {"model": "counted"}, finite, data, None)
+    assert _Counted.calls == ALL_NAN_CHECK_EVERY + 1
+    diverging = TrainConfig(epochs=7, batch_size=4, lr=float("inf"), watch_nonfinite=True)
+    _scripted_clock(monkeypatch, [1.0] * 3)
+    result = _trained_unstopped(harness, _Counted, diverging, data)
+    assert result.nan_from_step == ALL_NAN_CHECK_EVERY and result.steps == 56
 
 
 def test_a_run_within_the_time_budget_trains_as_it_would_unchecked(tmp_path):
