@@ -20,3 +20,4 @@ def test_the_profile_names_the_step_time_and_the_costliest_ops(capsys):
     assert "r002-cnn3, 2 seeds, batch 4, 2 steps" in out and "ms a step" in out
     assert "aten::" in out  # the op table
     assert "arithmetic kernels (" in out and "of the unprofiled step" in out
+    assert "costliest ops not counted as arithmetic: aten::" in out
