@@ -11,6 +11,8 @@ teacher, which they must not give those figures for.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from harness import mistakes
@@ -38,9 +40,13 @@ BASE = "as reported (pure fp16, KL 'mean')"
 OPTIMIZER_CHOICES = ("optimizer", "lr", "momentum")
 
 
-def optimizer_of(run, choices: dict) -> tuple:
-    """The optimizer, learning rate and momentum a student of ``run``'s claim trains with under ``choices``."""
-    cfg = student_config(run, **{k: v for k, v in choices.items() if k in OPTIMIZER_CHOICES})
+def optimizer_of(run, claim_id: str, choices: dict) -> tuple:
+    """The optimizer, learning rate and momentum a student of ``claim_id`` trains with under ``choices``.
+
+    From that claim's own parameters (``run`` lends only its budget, which does not enter them).
+    """
+    as_claim = SimpleNamespace(claim=catalog.get(claim_id), budget=run.budget)
+    cfg = student_config(as_claim, **{k: v for k, v in choices.items() if k in OPTIMIZER_CHOICES})
     return cfg.optimizer, cfg.lr, cfg.momentum
 
 
@@ -83,8 +89,8 @@ def test_student_fp16_nan(harness, reading):
     # on a CPU (about 10 s a seed for smoke's 1,000 validation images): no run is evaluated and none keeps an EMA,
     # except the reported run where a reading of r000.student_ema_nan or r000.student_test_acc_100 trains it with the
     # same optimizer: then it is their run, trained as they train it (evaluated, with its EMA), and shared.
-    mine = optimizer_of(run, run.choices)
-    shared = any(optimizer_of(run, r.choices) == mine
+    mine = optimizer_of(run, run.claim.id, run.choices)
+    shared = any(optimizer_of(run, claim, r.choices) == mine
                  for claim in ("r000.student_ema_nan", "r000.student_test_acc_100") for r in catalog.get(claim).readings)
     results = {name: nan_student(run, **changes) if name == BASE and shared
                else nan_student(run, evaluated=False, **changes, ema_decay=None)
