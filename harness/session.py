@@ -184,14 +184,18 @@ class Harness:
         would not fit in the time budget left, records ``run`` NOT RUN and skips it: the run stops there.
 
         A verdict (NOT RUN) rests on this estimate: timed in this session on the run itself, never taken from a
-        stored calibration, as the median of a window of steps (see ``BUDGET_MIN_TIMED``). A run that watches for
-        non-finite values is decided only after the engine's first all-NaN check, which a run gone all NaN (whose
-        later steps cost nothing) never passes. A run that ends before its decision was never over the budget.
-        The estimate counts training steps only (not evaluation after each epoch), and says so.
+        stored calibration, as the median of a window of steps (see ``BUDGET_MIN_TIMED``); members trained one
+        after another are timed in turn until the window is full, each one's first step untimed. A run that
+        watches for non-finite values, and has more steps a member than the engine's all-NaN check waits for, is
+        decided only after that check (about 50 steps in): a run gone all NaN by then (whose later steps cost
+        nothing) is never stopped; one that goes all NaN later is costed as if every step were computed. A run
+        too short to fill the window is not checked (at most a few seconds of steps). The estimate counts
+        training steps only (not evaluation after each epoch), and says so.
         """
         if self.max_hours is None:
             return None
-        decide_from = ALL_NAN_CHECK_EVERY + 1 if cfg.watch_nonfinite else 0
+        watched_long = cfg.watch_nonfinite and steps_per_epoch(cfg, train_data) * cfg.epochs > ALL_NAN_CHECK_EVERY
+        decide_from = ALL_NAN_CHECK_EVERY + 1 if watched_long else 0
         durations: list[float] = []
         previous: float | None = None
         checked = False
@@ -204,6 +208,8 @@ class Harness:
             nonlocal previous, checked
             if checked:
                 return
+            if steps == 1:
+                previous = None  # the next member trained alone: its first step is not timed either
             if not window_done():
                 if self.device.type == "cuda":
                     torch.cuda.synchronize(self.device)

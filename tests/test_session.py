@@ -129,14 +129,15 @@ CLOCKS = {"one-second-steps": ([1.0] * 3, 1.0, 4), "a-pause-inside": ([1.0, 30.0
           "fast-steps": ([0.01] * 50, 0.01, 51)}
 
 
-def _scripted_clock(monkeypatch, durations):
-    """The session's perf_counter giving the readings that make ``durations``, then standing still."""
+def _scripted_clock(monkeypatch, durations=None, readings=None):
+    """The session's perf_counter giving ``readings`` (or those that make ``durations``), then standing still."""
     import time
     from types import SimpleNamespace
 
     import harness.session as session_module
 
-    readings = np.concatenate([[0.0], np.cumsum(durations)]).tolist()
+    if readings is None:
+        readings = np.concatenate([[0.0], np.cumsum(durations)]).tolist()
     ticks = iter(readings + readings[-1:] * 9)  # the NOT RUN record's wall time reads it too
     monkeypatch.setattr(session_module, "time", SimpleNamespace(time=time.time, perf_counter=lambda: next(ticks)))
 
@@ -201,6 +202,24 @@ def test_the_time_budget_is_checked_on_the_runs_own_first_steps(tmp_path, monkey
         harness.trained(_Counted, {"model": "counted"}, cfg, data, None)
 
 
+def test_members_one_after_another_are_timed_in_turn_until_the_window_is_full(tmp_path, monkeypatch):
+    """Two steps a member: each member's first step is untimed, its second timed, until three are."""
+    import json
+
+    harness, data = _budget_session(tmp_path, 1e-9)  # nothing left: any estimate is over
+    cfg = TrainConfig(epochs=2, batch_size=32, lr=0.01)  # one step an epoch, one member at a time
+    _Counted.calls = 0
+    # Readings after each member's steps 1 and 2: the timed steps take 1, 2 and 4 s; the gaps between members
+    # (their first steps, building the next model) are never counted.
+    _scripted_clock(monkeypatch, readings=[0.0, 1.0, 50.0, 52.0, 90.0, 94.0])
+    with pytest.raises(pytest.skip.Exception, match="takes about"):
+        harness.trained(_Counted, {"model": "counted"}, cfg, data, None)
+    assert _Counted.calls == 6  # stopped at the third member's second step
+    record = json.loads(next((tmp_path / "results" / "records").glob("*.json")).read_text())
+    assert "6 member-steps of {'model': 'counted'} at batch 32, 2 s each, the median of its first 3 timed steps" \
+        in record["notes"]
+
+
 def test_a_run_watched_for_nan_is_decided_after_the_engines_all_nan_check_and_never_stopped_once_all_nan(
         tmp_path, monkeypatch):
     """An all-NaN run's later steps are not computed (they cost nothing): the check waits for the engine's first
@@ -214,6 +233,13 @@ def test_a_run_watched_for_nan_is_decided_after_the_engines_all_nan_check_and_ne
     with pytest.raises(pytest.skip.Exception, match="takes about"):
         harness.trained(_Counted, {"model": "counted"}, finite, data, None)
     assert _Counted.calls == ALL_NAN_CHECK_EVERY + 1
+    # A run with no more steps than the engine's check waits for is decided as soon as its window is full.
+    short = TrainConfig(epochs=2, batch_size=4, lr=0.01, watch_nonfinite=True)  # 16 steps
+    _Counted.calls = 0
+    _scripted_clock(monkeypatch, [1.0] * 3)
+    with pytest.raises(pytest.skip.Exception, match="takes about"):
+        harness.trained(_Counted, {"model": "counted"}, short, data, None)
+    assert _Counted.calls == 4
     diverging = TrainConfig(epochs=7, batch_size=4, lr=float("inf"), watch_nonfinite=True)
     _scripted_clock(monkeypatch, [1.0] * 3)
     result = _trained_unstopped(harness, _Counted, diverging, data)

@@ -224,9 +224,9 @@ def train(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: D
 
     Members train at once as one ensemble, or one after another where that is faster
     or needed (see :func:`vectorized`); the result is one ensemble either way.
-    ``on_step(steps, members)`` is called after each computed step of the first members trained together
-    (all of them, or the first seed alone), with the steps they have done; it must not change training,
-    and an exception it raises ends the run (the time budget's check times steps with it).
+    ``on_step(steps, members)`` is called after each computed step of the members trained together (all of
+    them, or each seed in turn), with the steps they have done; it must not change training, and an
+    exception it raises ends the run (the time budget's check times steps with it).
     """
     precision.check_mode(cfg.precision)
     seeds = [int(s) for s in seeds]
@@ -234,7 +234,7 @@ def train(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: D
         raise ValueError("distillation (kd_temperature) needs a teacher ensemble")
     if len(seeds) > 1 and not vectorized(cfg, train_data.device):
         parts = [train(model_fn, [s], train_data, test_data, cfg,
-                       None if teacher is None else Ensemble([teacher.member(i)]), on_step if i == 0 else None)
+                       None if teacher is None else Ensemble([teacher.member(i)]), on_step)
                  for i, s in enumerate(seeds)]
         return _concat_results(parts)
     return _train_group(model_fn, seeds, train_data, test_data, cfg, teacher, on_step=on_step)
