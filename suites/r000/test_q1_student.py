@@ -43,9 +43,10 @@ OPTIMIZER_CHOICES = ("optimizer", "lr", "momentum")
 def optimizer_of(run, claim_id: str, choices: dict) -> tuple:
     """The optimizer, learning rate and momentum a student of ``claim_id`` trains with under ``choices``.
 
-    From that claim's own parameters (``run`` lends only its budget, which does not enter them).
+    From that claim's own parameters and budget in ``run``'s profile.
     """
-    as_claim = SimpleNamespace(claim=catalog.get(claim_id), budget=run.budget)
+    claim = catalog.get(claim_id)
+    as_claim = SimpleNamespace(claim=claim, budget=claim.budget_for(run.harness.profile))
     cfg = student_config(as_claim, **{k: v for k, v in choices.items() if k in OPTIMIZER_CHOICES})
     return cfg.optimizer, cfg.lr, cfg.momentum
 
