@@ -265,6 +265,11 @@ SUITES = Path(__file__).resolve().parents[1] / "suites"
 REPORT_002_SUITE = SUITES / "r002"
 
 
+def _under(item, folder: Path) -> bool:
+    """Whether ``item``'s test file lies anywhere below ``folder``."""
+    return folder in Path(item.path).resolve().parents
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns these marks into groups
 def pytest_collection_modifyitems(config, items):
     """Keep claims that share training runs on one worker: one xdist group per optimizer momentum of report 002.
@@ -275,7 +280,7 @@ def pytest_collection_modifyitems(config, items):
     and started first they leave the short tests to fill the session's end instead of the reverse.
     """
     for item in items:
-        if REPORT_002_SUITE not in Path(item.path).resolve().parents:
+        if not _under(item, REPORT_002_SUITE):
             continue  # other suites' readings may name a momentum (report 000's SGD) but share no run with these
         reading = getattr(item, "callspec", None) and item.callspec.params.get("reading")
         momentum = getattr(reading, "choices", {}).get("momentum") if reading is not None else None
@@ -284,7 +289,7 @@ def pytest_collection_modifyitems(config, items):
         if momentum is not None:
             item.add_marker(pytest.mark.xdist_group(f"momentum={float(momentum):g}"))
     if _is_worker(config):  # every worker sorts alike, so their collections still agree
-        items.sort(key=lambda item: SUITES not in Path(item.path).resolve().parents)
+        items.sort(key=lambda item: not _under(item, SUITES))
     if config.getoption("--shard"):
         _select_shard(config, items)
 

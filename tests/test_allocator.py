@@ -34,8 +34,9 @@ print(libc.mallinfo2().hblks - before.hblks, libc.mallinfo2().arena - freed.aren
 """
 
 glibc = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-                           reason="glibc on Linux only: this C library has no mallopt or mallinfo2, so the harness "
-                                  "leaves its allocator as it comes (nothing to set up or to do)")
+                           reason="needs Linux with glibc: this C library has no mallopt or mallinfo2, so the "
+                                  "harness leaves its allocator as it comes and there is no setting to check here; "
+                                  "run tests/test_allocator.py on a Linux (glibc) machine to check it")
 
 
 def _run(env_extra: dict) -> list[str]:
