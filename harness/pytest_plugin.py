@@ -33,6 +33,9 @@ def pytest_addoption(parser):
                     help="smoke: small real subsets, 2 seeds, minutes on a CPU (default without a GPU); "
                          "full: the reports' budgets, 5 seeds, verdicts asserted (default with a GPU)")
     group.addoption("--seeds", type=int, default=None, help="seeds per claim (default: smoke 2, full 5)")
+    group.addoption("--first-seed", type=int, default=0,
+                    help="the first seed (default 0): seeds are K, K+1, ...; a replicate of a run takes seeds "
+                         "that run did not use, e.g. --first-seed 5 after a 5-seed run")
     group.addoption("--data-root", default=None,
                     help="data folder (default: $HARNESS_DATA, else ~/.cache/claims-harness)")
     group.addoption("--results-dir", default=None, help="where tables go (default: results/<profile>)")
@@ -121,11 +124,15 @@ def pytest_configure(config):
     if device.type == "cuda" and not torch.cuda.is_available():
         raise pytest.UsageError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
     profile = config.getoption("--profile") or ("full" if device.type == "cuda" else "smoke")
-    n_seeds = config.getoption("--seeds") or PROFILE_SEEDS[profile]
+    n_seeds = config.getoption("--seeds")
+    n_seeds = PROFILE_SEEDS[profile] if n_seeds is None else n_seeds
     if n_seeds < 1:
         raise pytest.UsageError(f"--seeds {n_seeds}: need at least 1")
     if profile == "full" and n_seeds < 3:
         raise pytest.UsageError(f"--seeds {n_seeds}: the full profile asserts verdicts and needs at least 3 seeds")
+    first_seed = config.getoption("--first-seed")
+    if first_seed < 0:
+        raise pytest.UsageError(f"--first-seed {first_seed}: seeds are non-negative; give 0 or more")
     if device.type == "cpu":
         torch.set_num_threads(max(1, config.getoption("--cpu-threads")))
     numerics.set_deterministic_numerics()
@@ -155,7 +162,7 @@ def pytest_configure(config):
     cache_dir = default_cache_dir(resolve_data_root(config.getoption("--data-root")), config.getoption("--cache-dir"))
     env = environment(profile, device, root)
     config._harness = Harness(
-        profile=profile, seeds=list(range(n_seeds)), device=device,
+        profile=profile, seeds=list(range(first_seed, first_seed + n_seeds)), device=device,
         data_root=resolve_data_root(config.getoption("--data-root")), results_dir=results_dir,
         environment=env, memo_dir=memo_dir, require_data=config.getoption("--require-data"),
         run_cache=None if config.getoption("--no-cache") else RunCache(cache_dir),
@@ -419,7 +426,7 @@ def pytest_unconfigure(config):
 
 def pytest_report_header(config):
     h = config._harness
-    lines = [f"claims harness: profile {h.profile}, {len(h.seeds)} seeds, device {h.device} "
+    lines = [f"claims harness: profile {h.profile}, {len(h.seeds)} seeds ({h.seeds[0]}–{h.seeds[-1]}), device {h.device} "
              f"({h.environment['device']}), data {h.data_root}, results {h.results_dir}"]
     plan = config._harness_plan
     if plan is not None:

@@ -1,9 +1,10 @@
 """A cache of finished training runs that outlives the session: reruns and interrupted runs cost little.
 
 An entry is keyed by the run's full specification (the session's run key: model, training
-config, data, seeds, teacher) and by the code it depends on (a hash of every module of
-``harness/`` and of the suite module that defines the run), so a change to the engine or to
-the suite trains again. Entries hold plain tensors, numbers and strings only, loaded with
+config, data, seeds, teacher) and by the code training depends on (a hash of the modules listed in
+``TRAINING_CODE`` and of the suite module that defines the run), so a change to the engine, the
+models, the data pipeline or the suite trains again, and a change to a judge, a table or the CLI
+does not (``python -m harness rejudge`` re-judges stored records without training). Entries hold plain tensors, numbers and strings only, loaded with
 ``torch.load(weights_only=True)`` (no code runs on load), and a SHA-256 beside each: a
 corrupt or truncated entry is reported and trained again, never trusted.
 """
@@ -28,14 +29,19 @@ from .train import Ensemble, TrainResult, build_members
 log = logging.getLogger("harness.cache")
 FORMAT = 1
 HARNESS_DIR = Path(__file__).resolve().parent
+# What a trained run depends on, relative to harness/: the engine, the models, the data pipeline, the numerics
+# settings and this serialization. Judges, statistics, tables, plans and the CLI are left out on purpose.
+TRAINING_CODE = ("train", "models", "data", "numerics.py", "runcache.py")
 
 
 @lru_cache(maxsize=64)
 def code_hash(*files: str) -> str:
-    """SHA-256 of every ``harness/**/*.py``, of ``files`` (the suite module that defines a run) and of the torch
-    release: another torch may compute another run."""
+    """SHA-256 of the training code (``TRAINING_CODE``), of ``files`` (the suite module that defines a run) and of
+    the torch release: another torch may compute another run."""
     digest = hashlib.sha256(f"torch {torch.__version__}".encode())
-    for path in sorted(HARNESS_DIR.rglob("*.py")) + [Path(f) for f in files]:
+    training = [p for entry in TRAINING_CODE for p in
+                (sorted((HARNESS_DIR / entry).rglob("*.py")) if (HARNESS_DIR / entry).is_dir() else [HARNESS_DIR / entry])]
+    for path in training + [Path(f) for f in files]:
         digest.update(str(path.relative_to(HARNESS_DIR) if path.is_relative_to(HARNESS_DIR) else path.name).encode())
         digest.update(path.read_bytes() if path.is_file() else b"")
     return digest.hexdigest()

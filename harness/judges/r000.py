@@ -215,31 +215,53 @@ def constant_val_acc_fires(curve_pct, tolerance_pp: float) -> bool:
     return bool(np.ptp(later) <= tolerance_pp) if len(later) >= 2 else False
 
 
-@judge("r000.constant_val_acc")
-def constant_val_acc(m, claim, reading):
-    """"X can cause constant validation accuracy": shown by one configuration where it does, with X's mechanism measured.
-
-    REPRODUCED when the detector fires for the cause on every seed, stays quiet for the healthy run, and
-    the cause's mechanism holds; NOT REPRODUCED when the accuracy went constant but the mechanism is
-    refuted (it came from something else); INCONCLUSIVE otherwise: one configuration that does not go
-    constant does not refute "can".
-    """
+def _constant_in(m, claim, reading, mechanism_name: str):
+    """One configuration of a cause's grid: the detector on the cause and on the healthy run, and the mechanism."""
     tol = claim.param("detector_tolerance_pp")
     fires = per_seed_part("detector fires for the cause", [constant_val_acc_fires(c, tol) for c in m["cause_val_acc"]],
                           "constant validation accuracy")
     quiet = per_seed_part("detector quiet for the healthy run",
                           [not constant_val_acc_fires(c, tol) for c in m["healthy_val_acc"]], "not constant")
-    mechanism = _mechanism_part(m, claim)
+    mechanism = _mechanism_part({**m, "mechanism": mechanism_name}, claim)
     if fires.verdict == Verdict.REPRODUCED and quiet.verdict == Verdict.REPRODUCED:
         verdict = mechanism.verdict if mechanism.verdict in (Verdict.REPRODUCED, Verdict.NOT_REPRODUCED) \
             else Verdict.INCONCLUSIVE
     else:
         verdict = Verdict.INCONCLUSIVE
-    spread = [float(np.ptp(np.asarray(c, float)[1:])) for c in m["cause_val_acc"]]
-    return judged([fires, quiet, mechanism], claimed=f"constant validation accuracy can come from: {reading.why}",
-                  measured=f"{fires.measured} (later-epoch spread {describe(mean_ci(spread, bounds=(0.0, 100.0)), 'pp', 2)})"
-                           f"; healthy {quiet.measured}; mechanism: {mechanism.measured}", headline=fires,
-                  verdict=verdict)
+    return verdict, fires, quiet, mechanism
+
+
+@judge("r000.constant_val_acc")
+def constant_val_acc(m, claim, reading):
+    """"X can cause constant validation accuracy": an existence claim, searched over the cause's declared grid.
+
+    Each configuration is judged as one case: the detector fires for the cause (per-seed rule), stays quiet for
+    the healthy run, and the cause's mechanism, measured on its run, holds. REPRODUCED when some configuration
+    shows it; NOT REPRODUCED when one went constant but its mechanism is refuted (it came from something else)
+    and none shows it; INCONCLUSIVE otherwise: a grid where nothing goes constant does not refute "can".
+    """
+    cases = [_constant_in(case, claim, reading, m["mechanism"]) for case in m["grid"]]
+    verdicts = [c[0] for c in cases]
+    if Verdict.REPRODUCED in verdicts:
+        verdict, shown_at = Verdict.REPRODUCED, verdicts.index(Verdict.REPRODUCED)
+    elif Verdict.NOT_REPRODUCED in verdicts:
+        verdict, shown_at = Verdict.NOT_REPRODUCED, verdicts.index(Verdict.NOT_REPRODUCED)
+    else:
+        verdict, shown_at = Verdict.INCONCLUSIVE, 0
+    parts = []
+    for i, ((v, fires, quiet, mechanism), case) in enumerate(zip(cases, m["grid"])):
+        label = f"[{i + 1}/{len(cases)}] {case['cause_setup']}"
+        for part in (fires, quiet, mechanism):
+            part.name = f"{label}: {part.name}"
+            part.judged = i == shown_at
+            parts.append(part)
+    _, fires, quiet, mechanism = cases[shown_at]
+    case = m["grid"][shown_at]
+    spread = [float(np.ptp(np.asarray(c, float)[1:])) for c in case["cause_val_acc"]]
+    return judged(parts, claimed=f"constant validation accuracy can come from: {reading.why}",
+                  measured=f"configuration {shown_at + 1} of {len(cases)}: {fires.measured} (later-epoch spread "
+                           f"{describe(mean_ci(spread, bounds=(0.0, 100.0)), 'pp', 2)}); healthy {quiet.measured}; "
+                           f"mechanism: {mechanism.measured}", headline=fires, verdict=verdict)
 
 
 def _mechanism_part(m, claim):

@@ -70,7 +70,8 @@ class CifarCNN(nn.Module):
         num_classes: outputs (10 for CIFAR-10, 2 for the Q2 two-class task).
         batch_norm: BatchNorm1d after each hidden FC layer.
         skip: identity skip connections around hidden FC layers of equal width.
-        init: 'default' (PyTorch's), 'xavier' (Glorot uniform, zero bias) or 'kaiming' (He normal, zero bias).
+        init: 'default' (PyTorch's), 'xavier' (Glorot uniform, gain 1, zero bias), 'xavier-tanh' (Glorot uniform
+            with tanh's gain 5/3, zero bias) or 'kaiming' (He normal, zero bias).
         dropout: dropout probability after each hidden FC activation (0 = none).
         added_width: width of hidden FC layers beyond the tutorial's two (None = 84).
     """
@@ -117,9 +118,11 @@ def init_weights(model: nn.Module, scheme: str) -> None:
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             if scheme == "xavier":
                 nn.init.xavier_uniform_(module.weight)
+            elif scheme == "xavier-tanh":
+                nn.init.xavier_uniform_(module.weight, gain=nn.init.calculate_gain("tanh"))
             elif scheme == "kaiming":
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
             else:
-                raise ValueError(f"init must be 'default', 'xavier' or 'kaiming', not {scheme!r}")
+                raise ValueError(f"init must be 'default', 'xavier', 'xavier-tanh' or 'kaiming', not {scheme!r}")
             if module.bias is not None:
                 nn.init.zeros_(module.bias)

@@ -18,22 +18,34 @@ from .common import cifar, pct, train_cnn
 FIXES = {
     "r002.fix_bn_skip": dict(activation="tanh", batch_norm=True, skip=True),
     "r002.fix_leaky_relu": dict(activation="leaky_relu"),
-    "r002.fix_init": dict(activation="tanh", init="xavier"),
+    "r002.fix_init": dict(activation="tanh", init="xavier"),  # the gain is a reading (its choice "init")
 }
 
 
-def fixed_run(run, claim_id: str):
-    return train_cnn(run, n_fc=6, **FIXES[claim_id])
+def fix_of(claim_id: str, reading=None) -> dict:
+    """The fixed 6-layer net's model arguments under ``reading`` (r002.fix_init's gain is one of its choices)."""
+    fix = dict(FIXES[claim_id])
+    if reading is not None and "init" in reading.choices:
+        fix["init"] = reading.choices["init"]
+    return fix
 
 
-@pytest.mark.parametrize("claim_id", list(FIXES))
-@pytest.mark.parametrize("momentum", ["momentum=0", "momentum=0.9"])
-def test_fix(harness, claim_id, momentum):
-    run = harness.start(claim_id, catalog.get(claim_id).reading(momentum))
+def fixed_run(run, claim_id: str, reading=None):
+    return train_cnn(run, n_fc=6, **fix_of(claim_id, reading))
+
+
+FIX_READINGS = [(claim_id, reading) for claim_id in FIXES for reading in catalog.get(claim_id).readings]
+
+
+@pytest.mark.parametrize(("claim_id", "reading"), FIX_READINGS,
+                         ids=[f"{claim_id}-{reading.name}" for claim_id, reading in FIX_READINGS])
+def test_fix(harness, claim_id, reading):
+    run = harness.start(claim_id, reading)
     unfixed = pct(train_cnn(run, n_fc=6, activation="tanh").final("test_acc"))
-    result = fixed_run(run, claim_id)
+    result = fixed_run(run, claim_id, reading)
     fixed = pct(result.final("test_acc"))
-    harness.conclude(run, {"unfixed": unfixed, "fixed": fixed, "n_test": len(cifar(run)[1]), "fix": FIXES[claim_id]},
+    harness.conclude(run, {"unfixed": unfixed, "fixed": fixed, "n_test": len(cifar(run)[1]),
+                          "fix": fix_of(claim_id, reading)},
                      curves={"fixed_test_acc": result.history["test_acc"].tolist(),
                              "fixed_train_loss": result.history["train_loss"].tolist()})
     assert np.isfinite(result.history["train_loss"]).all(), f"{claim_id}: the fixed net went non-finite"
