@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, required=True, help="where the merged tables, claims.csv and plots go")
     rep.add_argument("--allow-mixed", action="store_true", help="merge records of different commits or profiles")
 
+    rej = sub.add_parser("rejudge", help="judge every stored record again with today's judges and rewrite the "
+                                         "tables, without training")
+    rej.add_argument("results", type=Path, help="a results folder with records/ (e.g. results/full)")
+    rej.add_argument("--draws", type=int, default=None, help="bootstrap replicates for each stability figure "
+                                                              "(default: harness.stability.DRAWS)")
+
     cmp = sub.add_parser("compare", help="what changed between two result sets; exit 1 when a verdict changed")
     cmp.add_argument("old", type=Path, help="a results folder or its claims.csv (the reference)")
     cmp.add_argument("new", type=Path, help="a results folder or its claims.csv (the run to check)")
@@ -99,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
                     readings = ", ".join(r.name for r in claim.readings)
                     print(f"{claim.id:32s} {claim.report} {claim.section:10s} readings: {readings}")
             elif args.action == "pin":
-                pinned = catalog.pin_verdicts(args.csv)
-                print(f"pinned {len(pinned)} verdicts into {catalog.PINNED_FILE}")
+                pinned, changes = catalog.pin_verdicts(args.csv)
+                print("\n".join(changes) or "no pin changed")
+                print(f"{len(pinned)} pinned verdict sets in {catalog.PINNED_FILE}")
         elif args.command == "cache":
             from .runcache import RunCache, default_cache_dir
 
@@ -119,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
             written = write_results(args.out, records[0]["environment"])
             print(f"merged {len(records)} records from {len(args.sources)} folders; wrote {len(written)} files to "
                   f"{args.out}")
+        elif args.command == "rejudge":
+            from .report.rejudge import rejudge
+
+            summary = rejudge(args.results, draws=args.draws)
+            print(summary.markdown(), end="")
         elif args.command == "compare":
             from .report.compare import compare, compare_markdown
 

@@ -133,6 +133,9 @@ def pytest_configure(config):
     first_seed = config.getoption("--first-seed")
     if first_seed < 0:
         raise pytest.UsageError(f"--first-seed {first_seed}: seeds are non-negative; give 0 or more")
+    if config.getoption("--max-hours") is not None and not config.getoption("--max-hours") > 0:
+        raise pytest.UsageError(f"--max-hours {config.getoption('--max-hours')}: the time budget must be positive "
+                                "hours; leave it out for the default (none on a GPU, 3 on a CPU)")
     if device.type == "cpu":
         torch.set_num_threads(max(1, config.getoption("--cpu-threads")))
     numerics.set_deterministic_numerics()
@@ -291,8 +294,6 @@ def pytest_collection_modifyitems(config, items):
             continue  # other suites' readings may name a momentum (report 000's SGD) but share no run with these
         reading = getattr(item, "callspec", None) and item.callspec.params.get("reading")
         momentum = getattr(reading, "choices", {}).get("momentum") if reading is not None else None
-        if momentum is None and hasattr(item, "callspec") and isinstance(item.callspec.params.get("momentum"), str):
-            momentum = item.callspec.params["momentum"].split("=")[1]  # test_fix's own parameter
         if momentum is not None:
             item.add_marker(pytest.mark.xdist_group(f"momentum={float(momentum):g}"))
     if _is_worker(config):  # every worker sorts alike, so their collections still agree

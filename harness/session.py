@@ -26,7 +26,7 @@ from filelock import FileLock
 
 from .claims import ClaimResult, Verdict, catalog
 from .claims.pinned import check_pinned
-from .claims.record import Reading
+from .claims.record import Reading, json_safe
 from .data import DataMissing, DeviceData, load_images, select
 from .data.cache import fingerprint
 from .judges import judge_claim
@@ -34,6 +34,7 @@ from .plan import Calibration, Plan, PlannedRun
 from .report import record_path, write_record
 from .report.plots import plot_record
 from .runcache import RunCache, code_hash
+from .stability import stability
 from .train import placeholder, steps_per_epoch, train
 from .train.engine import ALL_NAN_CHECK_EVERY
 
@@ -311,7 +312,10 @@ class Harness:
         if self.planner is not None:
             pytest.skip("plan mode: runs costed, nothing trained or judged")
         judgement = judge_claim(run.claim, run.reading, measurements)
-        result = run.record(judgement, measurements, curves=curves, seeds=seeds, notes=notes)
+        result = run.record(judgement, measurements, curves=curves, seeds=seeds, notes=notes,
+                            stability=None if run.claim.timing else stability(
+                                run.claim, run.reading, json_safe(measurements),
+                                len(self.seeds if seeds is None else seeds), str(judgement.verdict)))
         self.concluded.append(result)
         if self.full:
             check_pinned(result, str(record_path(self.results_dir, result.claim_id, result.reading)))
@@ -363,12 +367,13 @@ class ClaimRun:
         return result
 
     def record(self, judgement, measurements: dict, *, curves: dict | None = None, seeds: list[int] | None = None,
-               notes: str = "") -> ClaimResult:
+               notes: str = "", stability: dict | None = None) -> ClaimResult:
         """Record a judged claim atomically; returns what was written."""
         result = self._result(
             judgement.verdict, claimed=judgement.claimed, measured=judgement.measured, interval=judgement.interval,
             claimed_value=judgement.claimed_value, figures=judgement.figures, curves=curves, notes=notes, seeds=seeds,
             parts=[p.to_json() for p in judgement.parts], measurements=measurements)
+        result.stability = stability
         path = write_record(self.harness.results_dir, result, self.harness.environment)
         try:  # here, on this worker's core; a plot that fails is drawn again (or fails) at the session's end
             plot_record(json.loads(path.read_text()), self.harness.results_dir)

@@ -39,7 +39,8 @@ class Interval:
     high: float
     n: int
     method: str = "t"
-    kind: str = "mean"  # 'mean' (of the mean over seeds) or 'prediction' (of one more run)
+    kind: str = "mean"  # 'mean' (of the mean over seeds), 'prediction' (of one more run) or 'rate' (of a proportion)
+    sides: str = "two-sided 95 %"  # or "one-sided 95 % bounds (90 % two-sided)"
 
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
@@ -66,7 +67,7 @@ def mean_ci(values, confidence: float = 0.95, bounds: tuple[float, float] | None
     100 %), the interval is the exact Clopper–Pearson one of the pooled images (one run's, for a
     prediction), since no t-interval or delta method holds there.
     """
-    if kind not in ("mean", "prediction"):
+    if kind not in ("mean", "prediction", "rate"):
         raise ValueError(f"kind must be 'mean' or 'prediction', not {kind!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
@@ -186,3 +187,41 @@ def describe(interval: Interval, unit: str = "", digits: int = 1) -> str:
     what = ", one more run" if interval.kind == "prediction" else ""
     return (f"{interval.mean:.{digits}f}{u} [{interval.low:.{digits}f}, {interval.high:.{digits}f}] "
             f"(n={interval.n}{what})")
+
+
+# ---------------------------------------------------------------- what the verdict rules need
+
+
+def sd_bounds(sd: float, n: int, confidence: float = 0.95, df: float | None = None) -> tuple[float, float]:
+    """One-sided ``confidence`` bounds of a normal spread σ from the sample sd of ``n`` values (χ² on n − 1
+    degrees of freedom, or on ``df``: Satterthwaite's for a spread combined from two samples)."""
+    df = n - 1 if df is None else df
+    return (float(sd * np.sqrt(df / sps.chi2.ppf(confidence, df))),
+            float(sd * np.sqrt(df / sps.chi2.ppf(1 - confidence, df))))
+
+
+def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact one-sided ``confidence`` bounds (lower, upper) of a rate seen ``k`` times in ``n`` (Clopper–Pearson)."""
+    alpha = 1 - confidence
+    low = 0.0 if k == 0 else float(sps.beta.ppf(alpha, k, n - k + 1))
+    high = 1.0 if k == n else float(sps.beta.ppf(1 - alpha, k + 1, n - k))
+    return low, high
+
+
+def mean_difference(a, b, paired: bool, least_sd: float = 0.0) -> tuple[float, float, float]:
+    """``(difference of means a − b, its standard error, degrees of freedom)``: paired, or Welch's.
+
+    ``least_sd`` is the least spread a single value can have (the measurement's resolution), so that seeds
+    that agree exactly do not make the difference certain beyond what the measurement can tell.
+    """
+    a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
+    if paired:
+        if len(a) != len(b):
+            raise ValueError(f"a paired test needs samples of one size, got {len(a)} and {len(b)}")
+        d = a - b
+        sd = max(float(np.std(d, ddof=1)), least_sd)
+        return float(d.mean()), sd / np.sqrt(len(d)), float(len(d) - 1)
+    va = max(float(np.var(a, ddof=1)), least_sd ** 2) / len(a)
+    vb = max(float(np.var(b, ddof=1)), least_sd ** 2) / len(b)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else float(len(a) + len(b) - 2)
+    return float(a.mean() - b.mean()), float(np.sqrt(va + vb)), float(df)

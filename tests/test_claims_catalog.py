@@ -42,21 +42,34 @@ def test_the_control_is_listed_first():
     assert catalog.all_claims()[0].id == "control.cifar10_tutorial" and catalog.all_claims()[0].control
 
 
-def test_pin_verdicts_round_trip(tmp_path, monkeypatch):
+def test_pin_verdicts_pins_each_row_s_replicate_set_and_merges_by_claim_and_reading(tmp_path, monkeypatch):
     monkeypatch.setattr(catalog, "PINNED_FILE", tmp_path / "pinned.json")
+    catalog.PINNED_FILE.write_text('{"r002.depth_sweep|momentum=0": ["NOT REPRODUCED"]}')
     csv_file = tmp_path / "claims.csv"
     csv_file.write_text(
-        "id,reading,verdict,claimed,measured_mean,ci_low,ci_high,n_seeds,unit\n"
-        "r002.tanh_learns,momentum=0,REPRODUCED,x,1,0,2,5,%\n"
-        "r000.epoch_time,literal,NOT REPRODUCED,x,1,0,2,5,s\n"
-        "r000.conv_shape,literal,NOT RUN,x,,,,0,\n")
-    pinned = catalog.pin_verdicts(csv_file)
-    assert pinned == {"r002.tanh_learns|momentum=0": "REPRODUCED"}  # timing claims and NOT RUN are never pinned
+        "id,reading,verdict,profile,replicate_verdicts\n"
+        "r002.tanh_learns,momentum=0,REPRODUCED,full,INCONCLUSIVE; REPRODUCED\n"
+        "r000.epoch_time,literal,NOT REPRODUCED,full,NOT REPRODUCED\n"
+        "r000.conv_shape,literal,NOT RUN,full,\n")
+    pinned, changes = catalog.pin_verdicts(csv_file)
+    # Timing claims and NOT RUN are never pinned; a pin the csv does not name is kept.
+    assert pinned == {"r002.tanh_learns|momentum=0": ["INCONCLUSIVE", "REPRODUCED"],
+                      "r002.depth_sweep|momentum=0": ["NOT REPRODUCED"]}
+    assert changes == ["r002.tanh_learns|momentum=0: not pinned → ['INCONCLUSIVE', 'REPRODUCED']"]
     assert catalog.pinned_verdicts() == pinned
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="not a claims.csv"):
         catalog.pin_verdicts(bad)
+    smoke = tmp_path / "smoke.csv"
+    smoke.write_text("id,reading,verdict,profile\nr002.tanh_learns,momentum=0,REPRODUCED,smoke\n")
+    with pytest.raises(ValueError, match="full-profile"):
+        catalog.pin_verdicts(smoke)
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("id,reading,verdict,profile\nr002.nope,x,REPRODUCED,full\n")
+    with pytest.raises(ValueError, match="r002.nope"):
+        catalog.pin_verdicts(unknown)
+    assert catalog.pinned_verdicts() == pinned  # a refused csv changes no pin
 
 
 def test_every_claim_declares_its_budget_for_both_profiles():

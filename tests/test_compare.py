@@ -90,3 +90,19 @@ def test_merging_and_comparing_results_start_without_torch(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "merged" / "claims.csv").exists() and list((tmp_path / "merged" / "plots").glob("*.png"))
+
+
+def test_a_verdict_within_the_reference_s_replicate_set_is_no_change_of_finding(tmp_path, capsys):
+    header = "id,reading,verdict,measured_mean,ci_low,ci_high,replicate_verdicts\n"
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old" / "claims.csv").write_text(header + "a.x,r,INCONCLUSIVE,5,1,9,INCONCLUSIVE; NOT REPRODUCED\n"
+                                                          "a.y,r,REPRODUCED,5,1,9,REPRODUCED\n")
+    (tmp_path / "new" / "claims.csv").write_text(header + "a.x,r,NOT REPRODUCED,4,1,8,NOT REPRODUCED\n"
+                                                          "a.y,r,REPRODUCED,5,1,9,REPRODUCED\n")
+    assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new")]) == 0
+    out = capsys.readouterr().out
+    assert "0 verdict(s) changed beyond their replicate sets, 1 within them" in out and "within replicate set" in out
+    (tmp_path / "new" / "claims.csv").write_text(header + "a.x,r,REPRODUCED,4,1,8,REPRODUCED\n"
+                                                          "a.y,r,REPRODUCED,5,1,9,REPRODUCED\n")
+    assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new")]) == 1

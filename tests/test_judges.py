@@ -65,6 +65,12 @@ def student_case(correct, acc_model, acc_contrast, loss_model, loss_contrast, tr
                          "loss only": {"model": pairs(HALF, ZERO), "contrasts": {"teacher": pairs(HALF, [5.3] * 5)}}}}
 
 
+def constant_case(mechanism, *configurations):
+    """Q2.1's measurements: one dict a configuration of the cause's grid, each beside the same healthy run."""
+    return {"mechanism": mechanism, "grid": [{"healthy_val_acc": [[20, 30, 35, 40]] * SEEDS, "cause_setup": f"config {i}",
+                                              **c} for i, c in enumerate(configurations)]}
+
+
 HALF = [0.5] * SEEDS
 HUNDRED = [100.0] * SEEDS
 ZERO = [0.0] * SEEDS
@@ -78,7 +84,12 @@ CASES = {
         ("tutorial", {"test_acc": noisy(54.0), "n_test": N}, I)],
     "r002.sigmoid_chance": [
         ("momentum=0", activation_case(near(10.0), 2.313, 2.308), R),
-        ("momentum=0", activation_case(near(10.0), 2.313, 1.9), NR),  # the loss part fails alone
+        ("momentum=0", activation_case(near(10.0), 2.313, 1.9), R),  # a loss part fails beside the primary one
+        ("momentum=0", activation_case(near(40.0), 2.313, 2.308), NR),
+        # Seeds split between chance (the report's mode, 3 of 5) and learning: judged within the chance mode.
+        ("momentum=0.9", activation_case([10.0, 10.0, 10.0, 30.0, 35.0], 2.313, 2.308), R),
+        # The report's mode in 1 seed of 5: a rare outcome cannot be said to reproduce it.
+        ("momentum=0.9", activation_case([10.0, 28.0, 30.0, 33.0, 35.0], 2.313, 2.308), I),
         ("momentum=0,running-loss", activation_case(noisy(10.0), 2.303, 2.298), I)],
     "r002.tanh_learns": [
         ("momentum=0", activation_case(near(53.0), 1.716, 1.394), R),
@@ -94,30 +105,41 @@ CASES = {
         ("momentum=0", {"n_test": N, "classes": 10, "test_acc_tanh": [10.0] * 5, "test_acc_shifted_tanh": [10.0] * 5,
                         "act_mean_sigmoid": near(0.5, 0.01), "act_mean_tanh": near(0.05, 0.01)}, I)],
     "r002.sigmoid_catches_up": [
-        ("momentum=0", {"n_test": N, "test_acc_sigmoid": [[10, 10, 40]] * 5, "test_acc_tanh": [[40, 50, 52]] * 5}, R),
-        ("momentum=0", {"n_test": N, "test_acc_sigmoid": [[10, 10, 10]] * 5, "test_acc_tanh": [[40, 50, 55]] * 5}, NR),
-        ("momentum=0", {"n_test": N, "test_acc_sigmoid": [[10, 10, 10]] * 5,
-                        "test_acc_tanh": [[40, 50 + d, 50 - d] for d in (-9, 5, 0, -5, 9)]}, I)],
+        ("momentum=0,signed-gap", {"n_test": N, "test_acc_sigmoid": [[10, 10, 40]] * 5,
+                                   "test_acc_tanh": [[40, 50, 52]] * 5}, R),
+        ("momentum=0,signed-gap", {"n_test": N, "test_acc_sigmoid": [[10, 10, 10]] * 5,
+                                   "test_acc_tanh": [[40, 50, 55]] * 5}, NR),
+        ("momentum=0,signed-gap", {"n_test": N, "test_acc_sigmoid": [[10, 10, 10]] * 5,
+                                   "test_acc_tanh": [[40, 50 + d, 50 - d] for d in (-9, 5, 0, -5, 9)]}, I),
+        # Sigmoid overtakes by more than it trailed: the signed gap falls, the absolute difference grows.
+        ("momentum=0.9,signed-gap", {"n_test": N, "test_acc_sigmoid": [[10, 30, 60]] * 5,
+                                     "test_acc_tanh": [[30, 43, 32]] * 5}, R),
+        ("momentum=0.9,absolute-gap", {"n_test": N, "test_acc_sigmoid": [[10, 30, 60]] * 5,
+                                       "test_acc_tanh": [[30, 43, 32]] * 5}, NR)],
     "r002.depth_sweep": [
         ("momentum=0", depth_case([near(52), near(55), near(57), near(34)], [1.411, 1.391, 1.107, 1.771]), R),
         ("momentum=0", depth_case([near(52), near(55), near(57), near(56)], [1.411, 1.391, 1.107, 1.771]), NR),
-        ("momentum=0", depth_case([noisy(52), noisy(55), noisy(57), noisy(34)], [1.411, 1.391, 1.107, 1.771]), I)],
+        # The 6-layer nets' seeds run against the 5-layer ones: the paired drop spreads too widely to check.
+        ("momentum=0", depth_case([noisy(52), noisy(55), noisy(57), noisy(34)[::-1]], [1.411, 1.391, 1.107, 1.771]), I)],
     "r002.depth6_vanishing": [
         ("momentum=0", grads(1.0, 0.6, 0.01), R),       # a sudden shrink at 6, and the drop is there
         ("momentum=0", grads(1.0, 0.3, 0.25), NR),      # 6 shrinks it far less than 5 did: no sudden vanishing
         ("momentum=0", grads(1.0, 0.6, 0.01, acc6=57.0), I)],  # a sudden shrink, but no drop to explain
     "r002.fix_bn_skip": [
         ("momentum=0", {"unfixed": near(34), "fixed": near(39), "n_test": N}, R),
-        ("momentum=0", {"unfixed": near(34), "fixed": near(34.3), "n_test": N}, NR),  # significant, but far too small
+        ("momentum=0", {"unfixed": near(34), "fixed": near(28), "n_test": N}, NR),  # the fix costs 6 pp
+        # Two seeds' fixed nets stayed at chance: the gain is judged on the three where both learned, at +5.
+        ("momentum=0.9", {"unfixed": [34.0, 35.0, 33.0, 34.5, 33.5], "fixed": [10.0, 10.0, 38.5, 39.0, 39.5],
+                          "n_test": N}, R),
         ("momentum=0", {"unfixed": near(34), "fixed": noisy(39), "n_test": N}, I)],
     "r002.fix_leaky_relu": [
         ("momentum=0", {"unfixed": near(34), "fixed": near(46), "n_test": N}, R),
         ("momentum=0", {"unfixed": near(34), "fixed": near(10), "n_test": N}, NR),
         ("momentum=0", {"unfixed": near(34), "fixed": noisy(46), "n_test": N}, I)],
     "r002.fix_init": [
-        ("momentum=0", {"unfixed": near(34), "fixed": near(43), "n_test": N}, R),
-        ("momentum=0", {"unfixed": near(15), "fixed": near(36), "n_test": N}, NR),
-        ("momentum=0", {"unfixed": near(34), "fixed": noisy(43), "n_test": N}, I)],
+        ("momentum=0,gain=1", {"unfixed": near(34), "fixed": near(43), "n_test": N}, R),
+        ("momentum=0,gain=5/3", {"unfixed": near(15), "fixed": near(36), "n_test": N}, NR),
+        ("momentum=0.9,gain=1", {"unfixed": near(34), "fixed": noisy(43), "n_test": N}, I)],
     "r002.fixes_below_best": [
         ("momentum=0", {"five": near(57), "n_test": N, "fixed": {"r002.fix_bn_skip": near(39),
                                                                  "r002.fix_leaky_relu": near(46),
@@ -186,8 +208,9 @@ CASES = {
                   "controls": {"b": {"nonfinite_step": [0, 2000, None, 0, 0], "summary": ""}}}, I)],
     "r000.teacher_ema": [
         ("batch-norm", {"ema_acc": near(20), "plain_acc": near(19), "n_val": N, "classes": 200}, R),
-        # A teacher at chance cannot be told from chance: significant in neither direction.
-        ("literal", {"ema_acc": near(0.5, 0), "plain_acc": near(0.5, 0), "n_val": N, "classes": 200}, I),
+        # Exactly at chance on every seed: it did not learn, by less than the 1 pp margin.
+        ("literal", {"ema_acc": near(0.5, 0), "plain_acc": near(0.5, 0), "n_val": N, "classes": 200}, NR),
+        ("literal", {"ema_acc": near(1.0, 0.8), "plain_acc": near(0.5, 0), "n_val": N, "classes": 200}, I),
         ("literal", {"ema_acc": near(0.2, 0.01), "plain_acc": near(0.5, 0), "n_val": N, "classes": 200}, NR)],
     "r000.epoch_time": [
         ("literal", {"teacher_s": near(90, 1), "student_s": near(108, 1), "images": 100_000, "device": "x"}, R),
@@ -196,20 +219,27 @@ CASES = {
     "r000.kd_vs_scratch": [
         ("no-ema", {"distilled": near(25), "scratch": near(22), "n_val": N, "teacher": "t"}, R),
         ("no-ema", {"distilled": near(20), "scratch": near(22), "n_val": N, "teacher": "t"}, NR),
-        ("ema", {"distilled": near(0.6, 0), "scratch": near(0.6, 0), "n_val": N, "teacher": "t"}, I)],
+        ("ema", {"distilled": near(0.6, 0), "scratch": near(0.6, 0), "n_val": N, "teacher": "t"}, NR),
+        ("ema", {"distilled": near(20.5, 1.0), "scratch": near(20.0, 1.0)[::-1], "n_val": N, "teacher": "t"}, I)],
     "r000.constant_val_acc": [
-        ("vanishing", {"cause_val_acc": [[10, 10, 10, 10]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
-                       "mechanism": "vanishing", "cause_first_layer_grad": near(1e-4, 1e-5),
-                       "baseline_first_layer_grad": near(1e-1, 1e-2)}, R),
+        ("vanishing", constant_case("vanishing", {"cause_val_acc": [[10, 10, 10, 10]] * 5,
+                                                  "cause_first_layer_grad": near(1e-4, 1e-5),
+                                                  "baseline_first_layer_grad": near(1e-1, 1e-2)}), R),
         # Constant, but the gradient is not smaller than the tanh net's: not a vanishing gradient.
-        ("vanishing", {"cause_val_acc": [[10, 10, 10, 10]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
-                       "mechanism": "vanishing", "cause_first_layer_grad": near(1.0, 0.1),
-                       "baseline_first_layer_grad": near(1e-1, 1e-2)}, NR),
-        # This configuration did not go constant: that does not refute "can".
-        ("overfitting", {"cause_val_acc": [[20, 30, 35, 40]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
-                         "mechanism": "memorised", "cause_final_train_acc": near(99), "cause_final_val_acc": near(40)}, I),
-        ("lr-too-high", {"cause_val_acc": [[10, 10, 10, 10]] * 5, "healthy_val_acc": [[20, 30, 35, 40]] * 5,
-                         "mechanism": "diverged", "cause_diverged": [True, True, False, True, True]}, I)],
+        ("vanishing", constant_case("vanishing", {"cause_val_acc": [[10, 10, 10, 10]] * 5,
+                                                  "cause_first_layer_grad": near(1.0, 0.1),
+                                                  "baseline_first_layer_grad": near(1e-1, 1e-2)}), NR),
+        # No configuration of the grid went constant: that does not refute "can".
+        ("overfitting", constant_case("memorised", *[{"cause_val_acc": [[20, 30, 35, 40]] * 5,
+                                                      "cause_final_train_acc": near(99),
+                                                      "cause_final_val_acc": near(40)}] * 3), I),
+        # The second configuration of the grid shows it: one is enough.
+        ("overfitting", constant_case("memorised", {"cause_val_acc": [[20, 30, 35, 40]] * 5,
+                                                    "cause_final_train_acc": near(99), "cause_final_val_acc": near(40)},
+                                      {"cause_val_acc": [[20, 30, 30, 30]] * 5, "cause_final_train_acc": near(99),
+                                       "cause_final_val_acc": near(30)}), R),
+        ("lr-too-high", constant_case("diverged", {"cause_val_acc": [[10, 10, 10, 10]] * 5,
+                                                   "cause_diverged": [True, True, False, False, True]}), I)],
     "r000.regularized_cost": [
         ("literal", {"coef_diff": [1e-12] * 5, "grad_rel_error": [1e-9] * 5, "val_mse": near(0.25, 0.01)}, R),
         ("literal", {"coef_diff": [2e-5] * 5, "grad_rel_error": [1e-9] * 5, "val_mse": near(0.25, 0.01)}, NR)],

@@ -131,15 +131,15 @@ def test_plan_mode_lists_each_run_once_and_trains_nothing(tmp_path, request):
     plan = Plan.load(out)
     if not plan.tests and not request.config.getoption("--require-data"):
         pytest.skip("CIFAR-10 is not imported (every claim skipped): python -m harness data import ../shared/data/*")
-    # 4 readings of tanh_learns and 2 of sigmoid_catches_up need 4 runs: tanh and sigmoid at each momentum, whose
+    # 4 readings of tanh_learns and 4 of sigmoid_catches_up need 4 runs: tanh and sigmoid at each momentum, whose
     # 2-epoch readings are the first epochs of the longer runs (6 epochs of 500 steps, 2 seeds, in the smoke profile).
-    assert len(plan.tests) == 6 and len(plan.runs) == 4
+    assert len(plan.tests) == 8 and len(plan.runs) == 4
     assert {r.member_steps for r in plan.runs.values()} == {2 * 6 * 500}
     assert all(r.seconds_per_step > 0 and not r.cached for r in plan.runs.values())
-    assert "4 distinct training runs for 6 claim tests (of 6 selected" in done.stdout
+    assert "4 distinct training runs for 8 claim tests (of 8 selected" in done.stdout
     # Every test stopped at its verdict (skipped), and no table was written (records go to a scratch folder; other
     # workers of this session may be writing results/ now, so only the tables, written at a session's end, tell).
-    assert " passed" not in done.stdout and "failed" not in done.stdout and "6 skipped" in done.stdout
+    assert " passed" not in done.stdout and "failed" not in done.stdout and "8 skipped" in done.stdout
     assert (results.stat().st_mtime if results.exists() else None) == before
     assert json.loads(out.read_text())["profile"] == "smoke"
 

@@ -47,7 +47,7 @@ def test_records_tables_csv_and_plots(tmp_path):
     # Smoke verdicts are labelled indicative, never bold like findings.
     assert "indicative verdict (smoke budget)" in summary and "| NOT REPRODUCED" in summary
     assert "| **NOT REPRODUCED**" not in summary
-    assert "Smoke budget" in summary and "logit scale" in summary
+    assert "Smoke budget" in summary and "95 % prediction interval of one run" in summary
     full = {**ENV, "profile": "full"}
     write_results(tmp_path, full)
     assert "| **NOT REPRODUCED**" in (tmp_path / "README.md").read_text()

@@ -54,7 +54,12 @@ def test_pinned_verdicts_are_checked_apart_from_recording(tmp_path, monkeypatch)
         assert check_pinned(_result(Verdict.REPRODUCED), "record.json") is None
     (tmp_path / "pinned.json").write_text('{"r002.tanh_learns|momentum=0": "REPRODUCED"}')
     assert check_pinned(_result(Verdict.REPRODUCED), "record.json") == "REPRODUCED"
-    with pytest.raises(AssertionError, match="the last full run measured REPRODUCED"):
+    with pytest.raises(AssertionError, match=r"outside the pinned set \['REPRODUCED'\]"):
+        check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json")
+    # A pin is the set a replicate may give: a verdict within it passes, one outside fails.
+    (tmp_path / "pinned.json").write_text('{"r002.tanh_learns|momentum=0": ["INCONCLUSIVE", "REPRODUCED"]}')
+    assert check_pinned(_result(Verdict.INCONCLUSIVE), "record.json") == ["INCONCLUSIVE", "REPRODUCED"]
+    with pytest.raises(AssertionError, match="outside the pinned set"):
         check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json")
     records = [{"claim_id": "r002.tanh_learns", "reading": "momentum=0", "verdict": "REPRODUCED"},
                {"claim_id": "r002.tanh_learns", "reading": "momentum=0.9", "verdict": "REPRODUCED"},
@@ -359,3 +364,13 @@ def test_a_path_option_split_from_its_value_under_xdist_is_refused_naming_the_fi
     assert done.returncode != 0
     assert f"write --results-dir={tmp_path / 'out'} (one word)" in done.stdout + done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option", ["--seeds=0", "--first-seed=-1", "--max-hours=0", "--max-hours=-1"])
+def test_an_invalid_seed_or_budget_option_is_a_usage_error_naming_it(option, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider", option,
+                           f"--results-dir={tmp_path / 'results'}"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 4, done.stdout + done.stderr  # pytest's usage error
+    assert option.split("=")[0] in done.stderr
+    assert not (tmp_path / "results").exists()  # nothing written

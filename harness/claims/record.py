@@ -33,7 +33,8 @@ class Claim:
     setup: dict
     open_choices: dict
     readings: tuple[Reading, ...]
-    tolerance: float | None = None
+    tolerance: float | None = None  # a claim's own tolerance (report 000's); CIFAR-10 claims use the policy instead
+    printed: dict = field(default_factory=dict)  # quantity -> how the report printed it ('%d', '%.3f'): the policy
     extension: bool = False
     timing: bool = False  # a timing claim: measured and tabled, its verdict never asserted
     control: bool = False  # a positive control: not a claim of a report, but every verdict on its data rests on it
@@ -101,6 +102,7 @@ class ClaimResult:
     data: str = ""  # the splits and subsets used
     data_form: str = ""  # the form each data set was read from
     reading_text: str = ""
+    stability: dict | None = None  # harness.stability.stability(): how often a replicate gives this verdict
 
     def to_json(self) -> dict:
         """A JSON-safe dict (NaN as None)."""
@@ -108,17 +110,17 @@ class ClaimResult:
         out["verdict"] = str(self.verdict)
         out["interval"] = None if self.interval is None else {
             k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self.interval).items()}
-        return _json_safe(out)
+        return json_safe(out)
 
 
-def _json_safe(value):
+def json_safe(value):
     """NaN and infinities as None, numpy scalars and arrays as plain Python, recursively."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "tolist"):
-        return _json_safe(value.tolist())
+        return json_safe(value.tolist())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

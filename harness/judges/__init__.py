@@ -14,8 +14,8 @@ from typing import Callable
 from ..claims.record import Claim, Reading
 import numpy as np
 
-from ..claims.verdicts import Judgement, Part, figure_part, ordering_part
-from ..stats import accuracy_sd
+from ..claims.tolerance import ORDERING_MARGIN_PP, band, difference_band
+from ..claims.verdicts import Judgement, Part, band_figure_part, effect_part, figure_part, ordering_part
 
 Judge = Callable[[dict, Claim, Reading], Judgement]
 JUDGES: dict[str, Judge] = {}
@@ -50,21 +50,48 @@ def one_image(n_images: int) -> float:
 
 
 def accuracy_part(name: str, values, claimed: float, tolerance: float, n_images: int, digits: int = 1) -> Part:
-    """A claimed accuracy in %, judged by the figure rule on the logit scale, with the binomial noise of
-    ``n_images`` images as the least spread and one image as the resolution."""
-    return figure_part(name, values, claimed, tolerance, "%", digits=digits, bounds=PCT, method="logit-t",
-                       resolution=one_image(n_images), sd_floor=accuracy_sd(values, n_images), trials=n_images)
+    """A claimed accuracy in % ± a tolerance of the claim's own record, by the figure rule (one image the least
+    spread, the interval clipped to 0–100 %)."""
+    return figure_part(name, values, claimed, tolerance, "%", digits=digits, bounds=PCT, resolution=one_image(n_images))
 
 
-def accuracy_floor(n_images: int, *groups) -> float:
-    """The binomial spread (pp) of one accuracy measured on ``n_images`` images, at the groups' mean level."""
-    return accuracy_sd(np.concatenate([np.asarray(g, float).ravel() for g in groups]), n_images)
+def policy_accuracy_part(name: str, values, claim: Claim, key: str, n_images: int, chance: float | None = None,
+                         digits: int = 1) -> Part:
+    """The claimed accuracy ``claim.claimed[key]`` (%) by the figure rule against the tolerance policy's band for
+    how the report printed it, judged within the report's mode where seeds split between ``chance`` and learning.
+
+    Every seed and the report were evaluated on one test set, so its sampling noise is shared, not a spread.
+    """
+    claimed = claim.claimed[key]
+    b = band("accuracy", claim.printed["accuracy"], claimed)
+    return band_figure_part(name, values, b, f"{claimed:.0f} % (printed {claim.printed['accuracy']})", "%", digits,
+                            resolution=one_image(n_images), bounds=PCT, chance=chance)
 
 
-def accuracy_order(name: str, greater, lesser, n_images: int, claimed: str, digits: int = 1) -> Part:
-    """The ordering greater > lesser of accuracies (pp) of runs paired by seed, at their resolution and noise."""
+def policy_loss_part(name: str, values, claim: Claim, key: str, digits: int = 3) -> Part:
+    """The claimed loss ``claim.claimed[key]`` by the figure rule against the tolerance policy's band."""
+    claimed = claim.claimed[key]
+    b = band("loss", claim.printed["loss"], claimed)
+    return band_figure_part(name, values, b, f"{claimed:.{digits}f}", "", digits, bounds=(0.0, np.inf))
+
+
+def policy_change_part(name: str, changed, base, claim: Claim, changed_key: str, base_key: str, n_images: int,
+                       chance: float | None = None) -> Part:
+    """The claimed change ``claimed[base_key] → claimed[changed_key]`` (pp), by the change rule on paired seeds."""
+    c, printed = claim.claimed, claim.printed["accuracy"]
+    b = difference_band("accuracy", printed, c[changed_key], c[base_key])
+    # The report's two figures, at the centres of the intervals they were printed for, say which mode it saw.
+    centres = (band("accuracy", printed, c[changed_key]).centre, band("accuracy", printed, c[base_key]).centre)
+    return effect_part(name, changed, base, b, "pp", resolution=one_image(n_images), bounds=PP, chance=chance,
+                       claimed_components=centres)
+
+
+def accuracy_order(name: str, greater, lesser, n_images: int, claimed: str, digits: int = 1,
+                   margin: float = ORDERING_MARGIN_PP) -> Part:
+    """The ordering greater > lesser of accuracies (pp) of runs paired by seed: above one test image to reproduce,
+    below ``margin`` (the policy's 1 pp) to refute."""
     return ordering_part(name, greater, lesser, paired=True, resolution=one_image(n_images), unit="pp",
-                         digits=digits, bounds=PP, claimed=claimed, sd_floor=accuracy_floor(n_images, greater, lesser))
+                         digits=digits, bounds=PP, claimed=claimed, margin=margin)
 
 
 from . import control, r000, r002  # noqa: E402,F401  (registers the judges)

@@ -43,7 +43,8 @@ def compare(old: Path, new: Path, exact: bool = False) -> pd.DataFrame:
     """One row per difference that matters: a changed verdict, disjoint intervals, a row added or missing.
 
     A row NOT RUN in ``old`` and judged in ``new`` is "newly run"; judged in ``old`` and NOT RUN in ``new``
-    is a changed verdict (a run that lost a verdict it had).
+    is a changed verdict (a run that lost a verdict it had). A new verdict within the set a replicate of the old
+    row may give (its ``replicate_verdicts``) is "within replicate set", shown and not failing.
 
     ``exact``: also every other field that differs (timing claims aside, whose seconds differ run to run);
     for checking that two runs of the same code on the same data agree, e.g. ``-n 4`` against ``-n 0``.
@@ -57,8 +58,11 @@ def compare(old: Path, new: Path, exact: bool = False) -> pd.DataFrame:
                          "old": "" if a is None else a["verdict"], "new": "" if b is None else b["verdict"]})
             continue
         if a["verdict"] != b["verdict"]:
-            # A claim the reference could not run (no GPU there, say) and this run judged is news, not a change.
-            change = "newly run" if a["verdict"] == "NOT RUN" else "verdict changed"
+            # A claim the reference could not run (no GPU there, say) and this run judged is news, not a change;
+            # a verdict a replicate of the reference may give (its replicate set) is no change of finding.
+            allowed = set(filter(None, (a.get("replicate_verdicts") or "").split("; ")))
+            change = "newly run" if a["verdict"] == "NOT RUN" else (
+                "within replicate set" if b["verdict"] in allowed else "verdict changed")
             rows.append({"claim": key[0], "reading": key[1], "change": change, "old": a["verdict"],
                          "new": b["verdict"]})
         if exact and not _is_timing(key[0]):
@@ -75,5 +79,7 @@ def compare(old: Path, new: Path, exact: bool = False) -> pd.DataFrame:
 def compare_markdown(table: pd.DataFrame, old: Path, new: Path) -> str:
     """The comparison as markdown, with a one-line summary first."""
     changed = int((table["change"] == "verdict changed").sum()) if len(table) else 0
-    head = f"Comparing `{old}` with `{new}`: {changed} verdict(s) changed, {len(table)} difference(s) in all."
+    within = int((table["change"] == "within replicate set").sum()) if len(table) else 0
+    head = (f"Comparing `{old}` with `{new}`: {changed} verdict(s) changed beyond their replicate sets, {within} "
+            f"within them, {len(table)} difference(s) in all.")
     return head + "\n\n" + (table.to_markdown(index=False) if len(table) else "_no differences_") + "\n"

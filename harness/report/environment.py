@@ -24,14 +24,18 @@ def device_name(device: str | torch.device) -> str:
     if device.type == "cuda" and torch.cuda.is_available():
         return f"GPU: {torch.cuda.get_device_name(device)}"
     cpu = platform.processor() or platform.machine()
+    flags: set[str] = set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and cpu == (platform.processor() or platform.machine()):
                 cpu = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return f"CPU: {cpu} ({torch.get_num_threads()} threads)"
+    # The kernels' instruction set decides how fp32 sums are blocked, so figures of chaotic runs depend on it.
+    isa = torch.backends.cpu.get_cpu_capability() + (", AMX" if "amx_tile" in flags else "")
+    return f"CPU: {cpu} ({torch.get_num_threads()} threads, kernels {isa})"
 
 
 def git_commit(cwd: Path | None = None) -> str:

@@ -7,6 +7,7 @@ controller reads them all at the end. Never two writers on one file.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from ..claims.record import ClaimResult
 from ..atomic import write_json_atomic
 
 RECORDS = "records"
+log = logging.getLogger("harness")
 
 
 def _slug(text: str) -> str:
@@ -33,6 +35,19 @@ def write_record(results_dir: Path, result: ClaimResult, environment: dict) -> P
 
 
 def read_records(results_dir: Path) -> list[dict]:
-    """Every stored record under ``results_dir``."""
+    """Every stored record under ``results_dir``; a file that is not a whole record is skipped with a warning
+    naming it (the rest still make the tables)."""
     folder = Path(results_dir) / RECORDS
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    records = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            log.warning("%s: not a readable record (%s); left out of the tables. Remove it, or rerun its claim", path,
+                        exc)
+            continue
+        if not isinstance(record, dict) or not {"claim_id", "reading", "verdict"} <= set(record):
+            log.warning("%s: not a claim record (no claim_id, reading and verdict); left out of the tables", path)
+            continue
+        records.append(record)
+    return records

@@ -9,34 +9,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..claims import catalog
 from ..atomic import write_text_atomic
+from ..claims import catalog
+from ..claims.verdicts import rules_markdown
+from ..stability import stability_words
 
-CSV_COLUMNS = ["id", "reading", "verdict", "metric", "claimed", "measured_mean", "ci_low", "ci_high",
-               "interval_method", "n_seeds", "unit", "parts"]
+CSV_COLUMNS = ["id", "reading", "verdict", "profile", "metric", "claimed", "measured_mean", "ci_low", "ci_high",
+               "interval_method", "interval_kind", "n_seeds", "unit", "primary", "parts", "stability",
+               "replicate_verdicts", "modes"]
 
-VERDICT_RULES = """\
-Verdicts are computed by each claim's judge, a pure function of the measurements (`harness/judges/`), never assigned:
-- **REPRODUCED** — a claimed figure: the 95 % interval of the mean over seeds lies inside claimed ± tolerance;
-  an ordering: the one-sided test gives p < 0.05 and the difference exceeds the measurement's resolution
-  (one test image); a claimed change: the interval of the paired differences lies inside the claimed change ± tolerance;
-  a mechanism: it holds for every seed (every case, for a deterministic check).
-- **NOT REPRODUCED** — the interval misses the band entirely, the reverse ordering is significant, or the mechanism holds
-  for no seed (fails in some case, for a deterministic check).
-- **ARTIFACT** — the correct measurement refutes the figure, and an evaluation mistake gives the figure on this model
-  while giving another figure on a contrast model the harness runs.
-- **INCONCLUSIVE** — neither: the noise is too large for the seeds run (always so with one seed).
-- **NOT RUN** — the data or device the claim needs is missing (the row says which).
 
-A claim of several parts shows each part's verdict; it is REPRODUCED only if every judged part is, NOT REPRODUCED if
-any is. Parts marked *shown* are figures beside the verdict, not part of it.
+def verdict_rules() -> str:
+    """The legend of every table: the rules as ``harness/claims/verdicts.py`` states them (README prints the same)."""
+    return ("Verdicts are computed by each claim's judge, a pure function of the measurements (`harness/judges/`), "
+            "never assigned:\n\n" + rules_markdown() + "\n\nIntervals say their kind: *one run* is the 95 % "
+            "prediction interval of one run of the recipe (what a one-run figure is set against); *bounds* of a "
+            "difference are its two one-sided 95 % bounds (a 90 % interval); a *rate* has one-sided 95 % "
+            "Clopper–Pearson bounds.")
 
-Intervals (95 %): a report's figure is one run, so it is set against the prediction interval of one more run
-(mean ± t·s·√(1 + 1/n), marked "one more run"); other intervals are those of the mean. Accuracies in % use a
-t-interval on the logit scale (never outside 0–100 %) whose spread is at least the binomial noise of the test set;
-ratios a t-interval on the log scale around the geometric mean (never negative); other figures a t-interval,
-clipped to the quantity's range (a difference of two percentages stays within ±100 pp). Orderings of runs that share seeds, initialization and
-data order use the paired t-test (`scipy.stats.ttest_rel`); independent runs use Welch's test. Each row names its test."""
 
 SMOKE_NOTE = ("**Smoke budget:** these verdicts come from small subsets of the real data and 2 seeds. They show "
               "that each claim's machinery runs end to end; they are indicative, not findings. The full profile's "
@@ -52,33 +42,68 @@ def _verdict_header(profile: str) -> str:
 
 
 def parts_text(record: dict, judged_only: bool = True) -> str:
-    """``name: VERDICT`` of each part of a record (judged parts only, or all with their figures)."""
+    """``name: VERDICT`` of each part of a record: the primary parts and a count of the verdicts beside them, or every
+    part with its figures."""
     out = []
     for part in record.get("parts") or []:
         if judged_only and not part.get("judged", True):
             continue
         verdict = part.get("verdict") or "figure"
+        if part.get("reason") and verdict == "INCONCLUSIVE":
+            verdict += f" ({_REASONS.get(part['reason'], part['reason'])})"
         if judged_only:
             out.append(f"{part['name']}: {verdict}")
-        else:
-            mark = "" if part.get("judged", True) else " (shown)"
-            out.append(f"{part['name']}{mark}: {verdict} — claimed {part['claimed'] or '—'}; measured "
-                       f"{part['measured']}; {part['rule']}")
+            continue
+        mark = " (primary)" if part.get("judged", True) and part.get("verdict") else (
+            " (beside)" if part.get("verdict") else " (shown)")
+        out.append(f"{part['name']}{mark}: {verdict} — claimed {part['claimed'] or '—'}; measured "
+                   f"{part['measured']}; {part['rule']}")
+    if judged_only:
+        beside = Counter(p["verdict"] for p in record.get("parts") or [] if not p.get("judged", True) and p.get("verdict"))
+        if beside:
+            out.append("beside: " + ", ".join(f"{n} {v}" for v, n in sorted(beside.items())))
     return "; ".join(out)
+
+
+_REASONS = {"seeds": "more seeds would narrow it", "spread": "runs spread too widely to check a one-run figure",
+            "modes": "too few seeds in the report's mode"}
 
 
 def _sorted(records: list[dict]) -> list[dict]:
     return sorted(records, key=lambda r: catalog.order_key(r["claim_id"], r["reading"]))
 
 
+INTERVAL_KINDS = {"prediction": "95 % prediction interval of one run", "mean": "bounds of the mean",
+                  "rate": "bounds of a rate"}
+
+
+def interval_kind(iv: dict | None) -> str:
+    """What an interval is, in words: its kind and its sides."""
+    if not iv:
+        return ""
+    kind = iv.get("kind", "mean")
+    sides = iv.get("sides", "two-sided 95 %")
+    return INTERVAL_KINDS.get(kind, kind) if kind == "prediction" else f"{INTERVAL_KINDS.get(kind, kind)}, {sides}"
+
+
 def format_interval(r: dict) -> str:
-    """A record's mean with its interval and n, for tables and failure messages."""
+    """A record's headline figure with its interval, its kind and n, for tables and failure messages."""
     iv = r.get("interval")
     if not iv:
         return ""
     if iv.get("low") is None:
         return f"{iv['mean']:.4g} (n={iv['n']})"
-    return f"{iv['mean']:.4g} [{iv['low']:.4g}, {iv['high']:.4g}] (n={iv['n']}, {iv.get('method', 't')})"
+    return f"{iv['mean']:.4g} [{iv['low']:.4g}, {iv['high']:.4g}] (n={iv['n']}; {interval_kind(iv)})"
+
+
+def primary_parts(record: dict) -> list[str]:
+    """Names of a record's parts that decide its verdict."""
+    return [p["name"] for p in record.get("parts") or [] if p.get("judged", True) and p.get("verdict")]
+
+
+def modes_text(record: dict) -> str:
+    """Each part whose seeds split between chance and learning, with its modes."""
+    return "; ".join(f"{p['name']}: {p['modes']['text']}" for p in record.get("parts") or [] if p.get("modes"))
 
 
 def csv_rows(records: list[dict]) -> list[dict]:
@@ -89,14 +114,18 @@ def csv_rows(records: list[dict]) -> list[dict]:
         rows.append({
             "id": r["claim_id"], "reading": r["reading"], "verdict": r["verdict"], "metric": r.get("metric", ""),
             "claimed": r["claimed"], "measured_mean": iv.get("mean"), "ci_low": iv.get("low"), "ci_high": iv.get("high"),
-            "interval_method": iv.get("method", "") if iv else "", "n_seeds": len(r.get("seeds") or []),
-            "unit": r.get("unit", ""), "parts": parts_text(r),
+            "profile": r.get("environment", {}).get("profile", ""),
+            "interval_method": iv.get("method", "") if iv else "", "interval_kind": interval_kind(iv),
+            "n_seeds": len(r.get("seeds") or []), "unit": r.get("unit", ""), "primary": "; ".join(primary_parts(r)),
+            "parts": parts_text(r), "stability": "" if not r.get("stability") else round(r["stability"]["same"], 3),
+            "replicate_verdicts": "; ".join((r.get("stability") or {}).get("set", [])), "modes": modes_text(r),
         })
     return rows
 
 
 def _header(environment: dict, records: list[dict]) -> str:
     commits = sorted({r["environment"]["commit"] for r in records})
+    judged = sorted({r["judged"]["commit"] for r in records if r.get("judged")})
     data = sorted({form for r in records for form in r.get("data_form", "").split("; ") if form})
     # Merged shards may come from processes set up differently: name each allocator their records were made under.
     allocators = sorted({r["environment"]["allocator"] for r in records if "allocator" in r["environment"]}) or \
@@ -112,6 +141,8 @@ def _header(environment: dict, records: list[dict]) -> str:
         *([f"- allocator: {'; '.join(allocators)}" + (" (records differ)" if len(allocators) > 1 else "")]
           if allocators else []),
         "- data: " + ("; ".join(data) if data else "none") + " (each claim's splits and subsets: the report tables)",
+        *([f"- judged: commit {', '.join(judged)} (`python -m harness rejudge`, from the stored measurements)"]
+          if judged else []),
     ]
     return "\n".join(lines)
 
@@ -127,8 +158,9 @@ def summary_markdown(records: list[dict], environment: dict) -> str:
     counts = Counter(r["verdict"] for r in records)
     table = pd.DataFrame([{
         "claim": r["claim_id"], "reading": r["reading"], "the report says": r["claimed"],
-        "measured (mean [95 % CI], n seeds)": r["measured"], _verdict_header(profile): _verdict_cell(r["verdict"], profile),
-        "parts": parts_text(r), "wall s": f"{r.get('wall_s', 0):.1f}",
+        "measured (headline; its interval says its kind)": r["measured"],
+        _verdict_header(profile): _verdict_cell(r["verdict"], profile), "stability": stability_words(r.get("stability")),
+        "primary parts": parts_text(r), "wall s": f"{r.get('wall_s', 0):.1f}",
     } for r in records])
     total_wall = sum(r.get("wall_s", 0) for r in records)
     parts = [
@@ -137,7 +169,7 @@ def summary_markdown(records: list[dict], environment: dict) -> str:
         "Verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; wall time of the claims {total_wall:.0f} s.",
         "", _markdown(table), "", "Per-report detail, with every reading's choices: "
         + ", ".join(f"[{_report_file(rep)}]({_report_file(rep)})" for rep in _reports(records)) + ".",
-        "Per-epoch curves: `plots/`. Machine-readable: [claims.csv](claims.csv).", "", VERDICT_RULES, "",
+        "Per-epoch curves: `plots/`. Machine-readable: [claims.csv](claims.csv).", "", verdict_rules(), "",
     ]
     return "\n".join(parts)
 
@@ -173,7 +205,8 @@ def report_markdown(report: str, records: list[dict], environment: dict) -> str:
         rows.append({
             "claim": r["claim_id"], "section": claim.section, "reading": r["reading"],
             "the report says": r["claimed"], "measured": r["measured"], "metric": r.get("metric", ""),
-            "mean [95 % CI]": format_interval(r), _verdict_header(profile): _verdict_cell(r["verdict"], profile),
+            "headline [interval] (kind)": format_interval(r), _verdict_header(profile): _verdict_cell(r["verdict"], profile),
+            "stability": stability_words(r.get("stability")),
             "parts": parts_text(r, judged_only=False), "other figures": figures, "data": r.get("data", ""),
             "notes": r.get("notes", ""),
         })
@@ -190,7 +223,7 @@ def report_markdown(report: str, records: list[dict], environment: dict) -> str:
     return "\n".join([
         f"# {title} — {profile} profile", "", _header(environment, records), "",
         *([SMOKE_NOTE, ""] if profile != "full" else []), _markdown(pd.DataFrame(rows)), "", "## How each claim is checked, and the readings taken", "",
-        *choices, "", VERDICT_RULES, "",
+        *choices, "", verdict_rules(), "",
     ])
 
 

@@ -28,7 +28,8 @@ def _load_report(path: Path) -> list[Claim]:
             check=raw["check"], setup={**defaults.get("setup", {}), **raw.get("setup", {})},
             open_choices={**defaults.get("open_choices", {}), **raw.get("open_choices", {})},
             readings=tuple(Reading(r["name"], dict(r.get("choices", {})), r["why"]) for r in readings),
-            tolerance=raw.get("tolerance"), extension=bool(raw.get("extension", False)),
+            tolerance=raw.get("tolerance"), printed={**defaults.get("printed", {}), **raw.get("printed", {})},
+            extension=bool(raw.get("extension", False)),
             timing=bool(raw.get("timing", False)), control=bool(raw.get("control", False)),
             notes=raw.get("notes", ""), params={**defaults.get("params", {}), **raw.get("params", {})},
             reachable=tuple(raw.get("reachable", ("REPRODUCED", "NOT REPRODUCED"))),
@@ -100,20 +101,41 @@ def order_key(claim_id: str, reading: str) -> tuple:
     return (ids.index(claim_id) if claim_id in ids else len(ids), names.index(reading) if reading in names else len(names), reading)
 
 
-def pinned_verdicts() -> dict[str, str]:
-    """``"id|reading"`` → the verdict the last full-profile run measured (empty before the first)."""
+def pinned_verdicts() -> dict[str, list[str]]:
+    """``"id|reading"`` → the verdicts a replicate of the last full-profile run may give (empty before the first)."""
     if not PINNED_FILE.exists():
         return {}
     return json.loads(PINNED_FILE.read_text())
 
 
-def pin_verdicts(csv_path: Path) -> dict[str, str]:
-    """Store the verdicts of a full run's claims.csv as the ones the full profile asserts."""
+def pin_verdicts(csv_path: Path, pinned_file: Path | None = None) -> tuple[dict[str, list[str]], list[str]]:
+    """Pin the verdict sets of a full run's claims.csv for the full profile to assert, merged by claim and reading
+    into ``pinned_file``; returns the pins and a line for each pin that changed.
+
+    Only full-profile rows are taken (the ``profile`` column), NOT RUN and timing rows never; an id the catalogue
+    does not know is a ValueError naming it.
+    """
     with open(csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    if not rows or "verdict" not in rows[0]:
-        raise ValueError(f"{csv_path}: not a claims.csv written by the harness (no 'verdict' column)")
-    pinned = {f"{r['id']}|{r['reading']}": r["verdict"] for r in rows
-              if r["verdict"] != "NOT RUN" and not get(r["id"]).timing}
-    PINNED_FILE.write_text(json.dumps(pinned, indent=2, sort_keys=True) + "\n")
-    return pinned
+    if not rows or "verdict" not in rows[0] or "reading" not in rows[0]:
+        raise ValueError(f"{csv_path}: not a claims.csv written by the harness (no 'verdict' and 'reading' columns)")
+    if "profile" in rows[0] and any(r["profile"] != "full" for r in rows):
+        raise ValueError(f"{csv_path}: has rows of profile(s) {sorted({r['profile'] for r in rows} - {'full'})}; "
+                         "pin a full-profile run's claims.csv")
+    unknown = sorted({r["id"] for r in rows} - {c.id for c in all_claims()})
+    if unknown:
+        raise ValueError(f"{csv_path}: claim(s) {unknown} are not in the catalogue; add their records first")
+    pinned_file = PINNED_FILE if pinned_file is None else pinned_file
+    pinned = json.loads(pinned_file.read_text()) if pinned_file.exists() else {}
+    changes = []
+    for r in rows:
+        if r["verdict"] == "NOT RUN" or get(r["id"]).timing:
+            continue
+        key = f"{r['id']}|{r['reading']}"
+        allowed = sorted(set(filter(None, (r.get("replicate_verdicts") or r["verdict"]).split("; "))) | {r["verdict"]})
+        old = pinned.get(key)
+        if old != allowed:
+            changes.append(f"{key}: {old if old is not None else 'not pinned'} → {allowed}")
+        pinned[key] = allowed
+    pinned_file.write_text(json.dumps(pinned, indent=2, sort_keys=True) + "\n")
+    return pinned, changes
