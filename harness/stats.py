@@ -15,9 +15,9 @@ Interval methods (each named in the record of every interval, and in the table l
 - ``log-t``: for a ratio: the t-interval of the mean log, mapped back (a geometric mean),
   so it is never negative.
 
-Tests of an ordering are one-sided: paired (``scipy.stats.ttest_rel``) where the two
-samples share seeds, initialization and data order; Welch's otherwise. A mean difference
-no larger than the measurement's resolution (one test image, one step) is never significant.
+Orderings (``mean_difference``) are paired where the two samples share seeds, initialization and data
+order, Welch's otherwise; their one-sided bounds and the rules that read them are in
+``harness/claims/verdicts.py``.
 """
 
 from __future__ import annotations
@@ -130,53 +130,6 @@ def accuracy_ci(values_pct, n_images: int, confidence: float = 0.95, kind: str =
     """Interval of a mean accuracy in % measured on ``n_images`` images (logit-t on [0, 100], binomial floor)."""
     return mean_ci(values_pct, confidence, bounds=(0.0, 100.0), method="logit-t", resolution=100.0 / n_images,
                    kind=kind, sd_floor=accuracy_sd(values_pct, n_images), trials=n_images)
-
-
-def greater_p(a, b, paired: bool, resolution: float = 0.0, sd_floor: float = 0.0) -> float:
-    """One-sided p-value that mean(a) > mean(b): paired t-test or Welch's; NaN with fewer than 2 values.
-
-    A mean difference of at most ``resolution`` gives p = 1: it is below what the
-    measurement can tell apart. ``sd_floor`` is the least spread of one measurement (a test
-    accuracy's binomial noise): samples that agree more closely than that are tested with
-    the floor instead (so two seeds that tie are not taken as certainty); with no floor,
-    samples with no spread give p = 0 when a's mean exceeds b's by more than ``resolution``.
-    """
-    a = np.asarray(a, dtype=float).ravel()
-    b = np.asarray(b, dtype=float).ravel()
-    if len(a) < 2 or len(b) < 2 or not (np.isfinite(a).all() and np.isfinite(b).all()):
-        return float("nan")
-    if paired and len(a) != len(b):
-        raise ValueError(f"a paired test needs samples of one size, got {len(a)} and {len(b)}")
-    diff = a.mean() - b.mean()
-    if diff <= resolution:
-        return 1.0
-    if paired:
-        sd = float(np.std(a - b, ddof=1))
-        floor = sd_floor * np.sqrt(2.0)  # the difference of two measurements
-        if sd > floor:
-            return float(sps.ttest_rel(a, b, alternative="greater").pvalue)
-        se, df = floor / np.sqrt(len(a)), len(a) - 1
-    else:
-        va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
-        fa, fb = sd_floor ** 2 / len(a), sd_floor ** 2 / len(b)
-        if va > fa and vb > fb:
-            return float(sps.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
-        va, vb = max(va, fa), max(vb, fb)
-        se = float(np.sqrt(va + vb))
-        df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else 1.0
-    if se <= 1e-12 * max(1.0, abs(diff)):  # no spread and no floor: a deterministic difference
-        return 0.0
-    return float(sps.t.sf(diff / se, df))
-
-
-def welch_greater(a, b, resolution: float = 0.0, sd_floor: float = 0.0) -> float:
-    """One-sided p-value of Welch's t-test that mean(a) > mean(b) (independent samples)."""
-    return greater_p(a, b, paired=False, resolution=resolution, sd_floor=sd_floor)
-
-
-def paired_greater(a, b, resolution: float = 0.0, sd_floor: float = 0.0) -> float:
-    """One-sided p-value of the paired t-test that mean(a) > mean(b) (samples matched by seed)."""
-    return greater_p(a, b, paired=True, resolution=resolution, sd_floor=sd_floor)
 
 
 def describe(interval: Interval, unit: str = "", digits: int = 1) -> str:

@@ -14,7 +14,7 @@ from harness.claims import Verdict, artifact_verdict, combine, figure_verdict, o
 from harness.claims.tolerance import band
 from harness.claims.verdicts import (all_cases_verdict, band_figure_part, band_verdict, beside, figure_check,
                                      figure_part, judged, ordering_check, ordering_part, shown)
-from harness.stats import accuracy_ci, describe, greater_p, mean_ci, paired_greater, welch_greater
+from harness.stats import accuracy_ci, describe, mean_ci, mean_difference
 
 
 def test_mean_ci_is_the_t_interval():
@@ -127,34 +127,28 @@ def test_modes_judge_the_report_s_mode_and_say_how_many_seeds_are_in_each():
     assert rare.verdict == Verdict.INCONCLUSIVE and rare.reason == "modes"
 
 
-def test_ties_between_seeds_are_not_certainty():
-    # Two seeds each one test image apart: the binomial noise of the test set keeps this from p = 0.
-    assert greater_p([10.02, 10.02], [10.0, 10.0], paired=True, resolution=0.01, sd_floor=0.3) > 0.05
-    assert greater_p([0.7, 0.8], [0.5, 0.6], paired=True, resolution=0.1, sd_floor=0.5) > 0.05
+def test_ties_between_seeds_are_not_certainty_beyond_the_measurement_s_resolution():
+    # Two seeds one test image apart and tied: the difference is no larger than the resolution, so not shown.
+    assert ordering_check([10.01, 10.01], [10.0, 10.0], paired=True, resolution=0.01).verdict != Verdict.REPRODUCED
+    diff, se, _ = mean_difference([10.02, 10.02], [10.0, 10.0], paired=True, least_sd=0.005)
+    assert se > 0 and diff == pytest.approx(0.02)
 
 
 def test_welch_and_paired_one_sided():
     a, b = [10.1, 10.3, 9.9, 10.2, 10.0], [9.0, 9.2, 8.9, 9.1, 9.3]
-    assert welch_greater(a, b) < 0.001
-    assert welch_greater(b, a) > 0.999
-    assert math.isnan(welch_greater([1.0], b))
-    assert welch_greater([2.0, 2.0], [1.0, 1.0]) == 0.0
+    welch = ordering_check(a, b, paired=False)
+    assert welch.verdict == Verdict.REPRODUCED and welch.p < 0.001
+    assert ordering_check(b, a, paired=False).verdict == Verdict.NOT_REPRODUCED
+    assert ordering_check([1.0], b, paired=False).verdict == Verdict.INCONCLUSIVE
     # Paired: a shared seed effect that Welch's test cannot see through.
     base = np.array([10.0, 30.0, 50.0, 70.0, 90.0])
-    assert paired_greater(base + 1.0 + np.array([0.1, -0.1, 0.0, 0.1, -0.1]), base) < 1e-4
-    assert welch_greater(base + 1.0, base) > 0.4
-    assert paired_greater(base + 1.0, base) == pytest.approx(0.0)
+    shifted = base + 1.0 + np.array([0.1, -0.1, 0.0, 0.1, -0.1])
+    assert ordering_check(shifted, base, paired=True).p < 1e-4
+    assert ordering_check(base + 1.0, base, paired=False).verdict == Verdict.INCONCLUSIVE
+    assert sps.ttest_rel(shifted, base, alternative="greater").pvalue == pytest.approx(
+        ordering_check(shifted, base, paired=True).p)  # the paired t of scipy, at a margin of 0
     with pytest.raises(ValueError, match="one size"):
-        paired_greater([1.0, 2.0, 3.0], [1.0, 2.0])
-
-
-def test_a_difference_within_the_resolution_is_not_significant():
-    one_image = 100 / 10_000
-    # Two constant samples one test image apart used to give p = 0.
-    assert greater_p([10.01, 10.01], [10.0, 10.0], paired=False, resolution=one_image) == 1.0
-    assert greater_p([10.01, 10.01], [10.0, 10.0], paired=True, resolution=one_image) == 1.0
-    assert ordering_verdict([10.01, 10.01], [10.0, 10.0], paired=True, resolution=one_image)[0] == Verdict.INCONCLUSIVE
-    assert greater_p([10.05, 10.05], [10.0, 10.0], paired=True, resolution=one_image) == 0.0
+        mean_difference([1.0, 2.0, 3.0], [1.0, 2.0], paired=True)
 
 
 def test_figure_and_band_rules():
