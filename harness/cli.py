@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     claims.add_parser("list", help="every registered claim with its readings")
     pin = claims.add_parser("pin", help="record the verdicts a full run measured, for the full profile to assert")
     pin.add_argument("csv", type=Path, help="results/full/claims.csv of a reviewed full-profile run")
+    pin.add_argument("--add", action="store_true", help="a replicate run (other seeds, another machine): add its "
+                                                        "verdicts to each row's pinned set instead of replacing it")
 
     cache = sub.add_parser("cache", help="the results cache of finished training runs")
     cache.add_argument("action", choices=["status", "clear"])
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                     readings = ", ".join(r.name for r in claim.readings)
                     print(f"{claim.id:32s} {claim.report} {claim.section:10s} readings: {readings}")
             elif args.action == "pin":
-                pinned, changes = catalog.pin_verdicts(args.csv)
+                pinned, changes = catalog.pin_verdicts(args.csv, add=args.add)
                 print("\n".join(changes) or "no pin changed")
                 print(f"{len(pinned)} pinned verdict sets in {catalog.PINNED_FILE}")
         elif args.command == "cache":

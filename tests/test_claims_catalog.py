@@ -70,6 +70,11 @@ def test_pin_verdicts_pins_each_row_s_replicate_set_and_merges_by_claim_and_read
     with pytest.raises(ValueError, match="r002.nope"):
         catalog.pin_verdicts(unknown)
     assert catalog.pinned_verdicts() == pinned  # a refused csv changes no pin
+    replicate = tmp_path / "replicate.csv"
+    replicate.write_text("id,reading,verdict,profile,replicate_verdicts\n"
+                         "r002.depth_sweep,momentum=0,INCONCLUSIVE,full,INCONCLUSIVE\n")
+    pinned, changes = catalog.pin_verdicts(replicate, add=True)  # a replicate's verdict joins the set
+    assert pinned["r002.depth_sweep|momentum=0"] == ["INCONCLUSIVE", "NOT REPRODUCED"]
 
 
 def test_every_claim_declares_its_budget_for_both_profiles():

@@ -108,12 +108,14 @@ def pinned_verdicts() -> dict[str, list[str]]:
     return json.loads(PINNED_FILE.read_text())
 
 
-def pin_verdicts(csv_path: Path, pinned_file: Path | None = None) -> tuple[dict[str, list[str]], list[str]]:
+def pin_verdicts(csv_path: Path, pinned_file: Path | None = None,
+                 add: bool = False) -> tuple[dict[str, list[str]], list[str]]:
     """Pin the verdict sets of a full run's claims.csv for the full profile to assert, merged by claim and reading
     into ``pinned_file``; returns the pins and a line for each pin that changed.
 
     Only full-profile rows are taken (the ``profile`` column), NOT RUN and timing rows never; an id the catalogue
-    does not know is a ValueError naming it.
+    does not know is a ValueError naming it. ``add``: a replicate run's verdicts join each row's pinned set instead
+    of replacing it (what a true replicate gave is a verdict a replicate may give).
     """
     with open(csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -132,8 +134,11 @@ def pin_verdicts(csv_path: Path, pinned_file: Path | None = None) -> tuple[dict[
         if r["verdict"] == "NOT RUN" or get(r["id"]).timing:
             continue
         key = f"{r['id']}|{r['reading']}"
-        allowed = sorted(set(filter(None, (r.get("replicate_verdicts") or r["verdict"]).split("; "))) | {r["verdict"]})
+        allowed = set(filter(None, (r.get("replicate_verdicts") or r["verdict"]).split("; "))) | {r["verdict"]}
         old = pinned.get(key)
+        if add and old is not None:
+            allowed |= {old} if isinstance(old, str) else set(old)
+        allowed = sorted(allowed)
         if old != allowed:
             changes.append(f"{key}: {old if old is not None else 'not pinned'} → {allowed}")
         pinned[key] = allowed
