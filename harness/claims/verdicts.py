@@ -9,10 +9,11 @@ The rules, in brief (``RULES`` has them in full):
   outside the 95 % prediction interval of one run (an exact test: a faithful report is refuted at most 5 % of
   the time, whatever the spread); INCONCLUSIVE between, or when the recipe's runs spread too widely for a one-run
   figure to be checked at all.
-- **change** ("34 → 46 %"): the figure rule on the paired differences of the seeds.
-- **ordering** a > b: REPRODUCED when the one-sided 95 % lower bound of the difference exceeds the
-  measurement's resolution; NOT REPRODUCED when its one-sided 95 % upper bound is below the margin (the
-  ordering is absent, negligible or reversed); INCONCLUSIVE otherwise.
+- **change** ("34 → 46 %"): the figure rule with the mean change of the seeds' paired differences and the
+  one-run spread of two independent runs (the report's pair was not paired).
+- **ordering** a > b: one boundary, the margin: REPRODUCED when the one-sided 95 % lower bound of the difference
+  is above it; NOT REPRODUCED when its one-sided 95 % upper bound is below it (the ordering is absent,
+  negligible or reversed); INCONCLUSIVE otherwise.
 - **per seed** (a mechanism seen in each run): the exact binomial (Clopper–Pearson) one-sided 95 % bounds of the
   rate it holds at: REPRODUCED when the lower bound is above 1/2 (it is the typical outcome), NOT REPRODUCED
   when the upper bound is below 1/2.
