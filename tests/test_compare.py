@@ -106,3 +106,13 @@ def test_a_verdict_within_the_reference_s_replicate_set_is_no_change_of_finding(
     (tmp_path / "new" / "claims.csv").write_text(header + "a.x,r,REPRODUCED,4,1,8,REPRODUCED\n"
                                                           "a.y,r,REPRODUCED,5,1,9,REPRODUCED\n")
     assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new")]) == 1
+
+
+def test_a_timing_claim_s_verdict_is_shown_and_never_fails_a_comparison(tmp_path, capsys):
+    header = "id,reading,verdict,measured_mean,ci_low,ci_high\n"
+    for name, verdict in (("old", "INCONCLUSIVE"), ("new", "NOT REPRODUCED")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "claims.csv").write_text(header + f"r000.epoch_time,literal,{verdict},1,0,2\n")
+    assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new")]) == 0
+    assert main(["compare", "--exact", str(tmp_path / "old"), str(tmp_path / "new")]) == 0
+    assert "timing verdict differs" in capsys.readouterr().out
