@@ -217,20 +217,16 @@ def figure_check(values, low: float, high: float, limit: float | None = None, re
     return FigureCheck(Verdict.INCONCLUSIVE, "seeds", **outcome)
 
 
-def band_verdict(values, low: float, high: float, **kwargs) -> tuple[Verdict, Interval]:
-    """The figure rule's verdict and interval on a one-run figure claimed in [low, high]."""
-    check = figure_check(values, low, high, **_figure_kwargs(kwargs))
+def band_verdict(values, low: float, high: float, **options) -> tuple[Verdict, Interval]:
+    """The figure rule's verdict and interval on a one-run figure claimed in [low, high] (``options``: those of
+    :func:`figure_check`)."""
+    check = figure_check(values, low, high, **options)
     return check.verdict, check.interval
 
 
 def figure_verdict(values, claimed: float, tolerance: float, **kwargs) -> tuple[Verdict, Interval]:
     """The figure rule's verdict and interval on a one-run figure claimed ± tolerance."""
     return band_verdict(values, claimed - tolerance, claimed + tolerance, **kwargs)
-
-
-def _figure_kwargs(kwargs: dict) -> dict:
-    """The figure rule's own options out of a judge's keywords (interval methods of tables are not its concern)."""
-    return {k: kwargs[k] for k in ("limit", "resolution", "bounds") if k in kwargs}
 
 
 # ---------------------------------------------------------------- modes: chance and learning
@@ -331,8 +327,7 @@ def _figure_measured(check: FigureCheck, unit: str, digits: int, modes: dict | N
 
 
 def figure_part(name: str, values, claimed: float, tolerance: float, unit: str = "", digits: int = 1,
-                limit: float | None = None, resolution: float = 0.0, bounds: tuple[float, float] | None = None,
-                **_table_options) -> Part:
+                limit: float | None = None, resolution: float = 0.0, bounds: tuple[float, float] | None = None) -> Part:
     """The figure rule as a table part, against claimed ± tolerance (a tolerance of the claim's own record); a
     one-run figure is checkable while the run range is within ``RUN_RANGE_LIMIT`` tolerances (or ``limit``)."""
     b = Band(claimed - tolerance, claimed + tolerance, tolerance,
@@ -342,7 +337,7 @@ def figure_part(name: str, values, claimed: float, tolerance: float, unit: str =
 
 
 def band_part(name: str, values, low: float, high: float, unit: str = "", digits: int = 3,
-              resolution: float = 0.0, bounds: tuple[float, float] | None = None, **_table_options) -> Part:
+              resolution: float = 0.0, bounds: tuple[float, float] | None = None) -> Part:
     """The figure rule on a claimed range as a table part (checkable while the run range is within
     ``RUN_RANGE_LIMIT`` half-widths of the range)."""
     b = Band(low, high, (high - low) / 2, RUN_RANGE_LIMIT * (high - low) / 2, "a claimed range")
@@ -422,8 +417,8 @@ def ordering_check(greater, lesser, paired: bool, resolution: float = 0.0, margi
     return OrderingCheck(Verdict.INCONCLUSIVE, diff, low, high, p_above(margin), "")
 
 
-def ordering_verdict(greater, lesser, paired: bool, resolution: float = 0.0, alpha: float = ALPHA,
-                     margin: float | None = None, **_ignored) -> tuple[Verdict, float]:
+def ordering_verdict(greater, lesser, paired: bool, resolution: float = 0.0,
+                     margin: float | None = None) -> tuple[Verdict, float]:
     """Verdict on the claim mean(greater) > mean(lesser), with the one-sided p of the direction that decided."""
     check = ordering_check(greater, lesser, paired, resolution, margin)
     return check.verdict, check.p
@@ -431,7 +426,7 @@ def ordering_verdict(greater, lesser, paired: bool, resolution: float = 0.0, alp
 
 def ordering_part(name: str, greater, lesser, paired: bool, resolution: float = 0.0, unit: str = "",
                   digits: int = 1, bounds: tuple[float, float] | None = None, claimed: str | None = None,
-                  margin: float | None = None, **_ignored) -> Part:
+                  margin: float | None = None) -> Part:
     """The ordering rule as a table part; its interval is that of the mean difference greater − lesser, each
     bound one-sided 95 %."""
     check = ordering_check(greater, lesser, paired, resolution, margin)

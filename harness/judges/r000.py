@@ -129,8 +129,7 @@ def student_test_acc_100(m, claim, reading):
     c = claim.claimed
     test, mistakes, reproducing = _impossible_student_parts(m, claim)
     train = band_part("train accuracy (mean over epochs)", m["train_acc"], c["train_acc_low"], c["train_acc_high"],
-                      "%", digits=3, bounds=PCT, method="logit-t", resolution=one_image(m["n_train"]),
-                      trials=m["n_train"])
+                      "%", digits=3, bounds=PCT, resolution=one_image(m["n_train"]))
     return judged([test, train] + mistakes, claimed="test acc 100 %, loss 0.000; train acc 0.44–0.50 %",
                   measured=f"correct evaluation {describe(accuracy_ci(m['correct_acc'], m['n_val']), '%', 2)}; 100 % "
                            f"with 0.000 from: {', '.join(reproducing) or 'no mistake'}; train acc {train.measured}",
@@ -144,8 +143,7 @@ def student_ema_nan(m, claim, reading):
     nan = [s is not None and s < steps and e for s, e in zip(m["nonfinite_step"], m["ema_loss_nan"])]
     nan_part = per_seed_part("loss NaN in epoch 1 (model and EMA)", nan, "NaN from the first epoch")
     train = band_part("train accuracy (mean over epochs)", m["train_acc"], c["train_acc_low"], c["train_acc_high"],
-                      "%", digits=3, bounds=PCT, method="logit-t", resolution=one_image(m["n_train"]),
-                      trials=m["n_train"])
+                      "%", digits=3, bounds=PCT, resolution=one_image(m["n_train"]))
     test, mistakes, reproducing = _impossible_student_parts(m, claim)
     return judged([nan_part, train, test] + mistakes, claimed="loss NaN, train acc 0.50 %, test acc 100 %",
                   measured=f"NaN in epoch 1 for {sum(nan)}/{len(nan)} seeds; train acc {train.measured}; EMA model: "
