@@ -158,6 +158,8 @@ def _plan(args) -> int:
     from .plan import Plan, plan_path
     from .runcache import default_cache_dir
 
+    if args.out is not None and args.out.is_dir():  # found before the minutes of costing, not after
+        raise ValueError(f"--out {args.out}: is a folder; give the plan's file name, e.g. {args.out / 'plan.json'}")
     cache_dir = default_cache_dir(resolve_data_root(args.data_root), args.cache_dir)
     with tempfile.TemporaryDirectory(prefix="claims-harness-plan-") as tmp:
         out = Path(tmp) / "plan.json"

@@ -14,7 +14,9 @@ import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -82,9 +84,35 @@ def default_device(worker: str | None, gpus: int) -> str:
     return "cuda:0"
 
 
-def _claim_results_dir(results_dir: Path):
-    """Check that ``results_dir`` is writable before any training, and hold it for this session alone."""
+DEVICE_TYPES = ("cpu", "cuda")  # what the engine, the numerics settings and the environment header know
+
+
+def parse_device(option: str | None, worker: str | None) -> torch.device:
+    """``--device`` (default: :func:`default_device`) as a torch device the harness can train on; a usage error
+    naming the option for anything else (a typo, another backend, a GPU this machine does not have)."""
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if option is None:
+        return torch.device(default_device(worker, gpus))
+    try:
+        device = torch.device(option)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in DEVICE_TYPES:
+        raise pytest.UsageError(f"--device {option}: the harness trains on cpu, cuda or cuda:K; use --device cpu "
+                                "(or leave it out: cuda when available, else cpu)")
+    if device.type == "cuda" and not gpus:
+        raise pytest.UsageError(f"--device {option}: CUDA is not available on this machine; use --device cpu")
+    if device.index is not None and device.index >= gpus:
+        raise pytest.UsageError(f"--device {option}: this machine has {gpus} GPU(s), cuda:0 to cuda:{gpus - 1}")
+    return device
+
+
+def _claim_results_dir(results_dir: Path, profile: str):
+    """Check that ``results_dir`` is writable and holds no other profile's records before any training, and hold
+    it for this session alone."""
     from filelock import FileLock, Timeout
+
+    from harness.atomic import finish_interrupted_set
 
     try:
         results_dir.mkdir(parents=True, exist_ok=True)
@@ -94,13 +122,32 @@ def _claim_results_dir(results_dir: Path):
     except OSError as exc:
         raise pytest.UsageError(f"--results-dir {results_dir}: cannot write there ({exc.strerror or exc}); choose a "
                                 "writable folder with --results-dir") from None
-    lock = FileLock(str(results_dir / ".session.lock"))
+    lock_path = results_dir / ".session.lock"
+    lock = FileLock(str(lock_path))
     try:
         lock.acquire(timeout=0)
     except Timeout:
         raise pytest.UsageError(f"--results-dir {results_dir}: another session is writing there now; wait for it, "
                                 "or give this one another folder with --results-dir") from None
+    except OSError as exc:  # e.g. a folder of that name: the lock can never be taken
+        raise pytest.UsageError(f"--results-dir {results_dir}: cannot take its lock {lock_path} "
+                                f"({exc.strerror or exc}); remove {lock_path}") from None
+    finish_interrupted_set(results_dir)  # tables a killed session left half renamed: complete them first
+    _refuse_other_profiles(results_dir, profile, lock)
     return lock
+
+
+def _refuse_other_profiles(results_dir: Path, profile: str, lock) -> None:
+    """A session adds its records to the folder's and rewrites the tables from all of them: records of another
+    profile there would be retitled as this one's."""
+    from harness.report import read_records
+
+    others = sorted({str(r.get("environment", {}).get("profile")) for r in read_records(results_dir)} - {profile})
+    if others:
+        lock.release()
+        raise pytest.UsageError(f"--results-dir {results_dir}: holds records of the {', '.join(others)} profile, and "
+                                f"this session runs {profile}; give it its own folder with --results-dir, or move "
+                                f"{results_dir / 'records'} away")
 
 
 def _require_data(root: Path) -> None:
@@ -119,10 +166,7 @@ def pytest_configure(config):
     from harness.report import environment
     from harness.session import PROFILE_SEEDS, Harness
 
-    device = torch.device(config.getoption("--device") or default_device(
-        os.environ.get("PYTEST_XDIST_WORKER"), torch.cuda.device_count() if torch.cuda.is_available() else 0))
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise pytest.UsageError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+    device = parse_device(config.getoption("--device"), os.environ.get("PYTEST_XDIST_WORKER"))
     profile = config.getoption("--profile") or ("full" if device.type == "cuda" else "smoke")
     n_seeds = config.getoption("--seeds")
     n_seeds = PROFILE_SEEDS[profile] if n_seeds is None else n_seeds
@@ -161,7 +205,7 @@ def pytest_configure(config):
     results_dir = (memo_dir / "plan-results") if planning else \
         Path(config.getoption("--results-dir") or root / "results" / profile).resolve()
     if not _is_worker(config) and not config.getoption("collectonly") and not planning:  # collecting writes nothing
-        config._harness_results_lock = _claim_results_dir(results_dir)
+        config._harness_results_lock = _claim_results_dir(results_dir, profile)
     cache_dir = default_cache_dir(resolve_data_root(config.getoption("--data-root")), config.getoption("--cache-dir"))
     env = environment(profile, device, root)
     config._harness = Harness(
@@ -184,10 +228,34 @@ def pytest_configure(config):
     every = config.getoption("--progress-every")
     if not _is_worker(config):
         _CONTROLLER["config"] = config
+    _stop_on_sigterm(config)
+    if _is_worker(config) and os.getppid() == config.workerinput.get("harness_controller_pid"):
+        _exit_with_controller(config.workerinput["harness_controller_pid"])
     if not _is_worker(config) and every > 0:
         config._harness_ticker = Ticker(board, lambda line: _write_line(config, line), every,
                                         eta=lambda: _eta(config))
         config._harness_ticker.start()
+
+
+def _stop_on_sigterm(config) -> None:
+    """SIGTERM (what Slurm, ``timeout`` and CI runners send) ends the session as Ctrl-C does: finished claims
+    kept, tables written and marked INCOMPLETE, the memo folder removed. A worker leaves it to its controller,
+    which tears the workers down (a whole process group is often signalled at once)."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set there (pytest.main called from a thread)
+    handler = signal.SIG_IGN if _is_worker(config) else signal.default_int_handler
+    config._harness_sigterm = signal.signal(signal.SIGTERM, handler)
+
+
+def _exit_with_controller(controller: int) -> None:
+    """A worker whose controller is gone (SIGKILL, an out-of-memory kill) stops at once: no one would read what
+    it writes, and its records would land after the folder's lock was released, under another session."""
+    def watch():
+        while os.getppid() == controller:
+            time.sleep(0.5)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="harness-controller-watch", daemon=True).start()
 
 
 PATH_OPTIONS = ("--results-dir", "--data-root", "--cache-dir", "--plan-file", "--plan")
@@ -268,6 +336,7 @@ def pytest_configure_node(node):
     node.workerinput["harness_memo_dir"] = str(node.config._harness.memo_dir)
     node.workerinput["harness_started"] = node.config._harness_started
     node.workerinput["harness_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
+    node.workerinput["harness_controller_pid"] = os.getpid()
 
 
 # The claim suites, and report 002's, whose claims share runs by momentum.
@@ -418,6 +487,8 @@ def pytest_unconfigure(config):
     ticker = getattr(config, "_harness_ticker", None)
     if ticker is not None:
         ticker.stop()
+    if getattr(config, "_harness_sigterm", None) is not None:
+        signal.signal(signal.SIGTERM, config._harness_sigterm)
     if not _is_worker(config) and hasattr(config, "_harness"):
         shutil.rmtree(config._harness.memo_dir, ignore_errors=True)
         lock = getattr(config, "_harness_results_lock", None)

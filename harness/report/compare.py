@@ -7,18 +7,32 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..atomic import finish_interrupted_set
 
-def read_claims_csv(path: Path) -> dict[tuple[str, str], dict]:
-    """``(id, reading) → row`` of a results folder's claims.csv (or of the file itself)."""
+
+# What compare reads of each row: a csv without one of them would compare as "no differences".
+COMPARED_COLUMNS = ("id", "reading", "verdict", "measured_mean", "ci_low", "ci_high")
+
+
+def read_claims_csv(path: Path, required: tuple[str, ...] = COMPARED_COLUMNS) -> dict[tuple[str, str], dict]:
+    """``(id, reading) → row`` of a results folder's claims.csv (or of the file itself); a ValueError naming the
+    file when it is not a text CSV or lacks one of the ``required`` columns."""
     path = Path(path)
     if path.is_dir():
         path = path / "claims.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no claims.csv there; give a results folder or a claims.csv file")
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if rows and not {"id", "reading", "verdict"} <= set(rows[0]):
-        raise ValueError(f"{path}: not a claims.csv written by the harness (needs id, reading, verdict columns)")
+    finish_interrupted_set(path.parent)  # tables a killed session left half renamed: the whole new set
+    try:
+        with open(path, newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows, columns = list(reader), set(reader.fieldnames or ())
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"{path}: not a text CSV file ({exc}); give a claims.csv written by the harness") from None
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise ValueError(f"{path}: not a claims.csv written by the harness (no {', '.join(missing)} column); give "
+                         "the claims.csv of a results folder")
     return {(r["id"], r["reading"]): r for r in rows}
 
 

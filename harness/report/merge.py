@@ -12,12 +12,24 @@ class MixedRecords(ValueError):
     """Records from different commits or profiles: their verdicts do not belong in one table."""
 
 
+def _check_out(sources: list[Path], out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is a file; give a folder for the merged tables")
+    if any(Path(source).resolve() == out.resolve() for source in sources):
+        raise ValueError(f"--out {out}: is also a source; give another folder for the merged tables")
+    if any((out / RECORDS).glob("*.json")):
+        raise ValueError(f"--out {out}: already holds records ({out / RECORDS}), which would be merged unchecked; "
+                         "give a new or empty folder, or list it among the sources and merge into another")
+
+
 def merge_records(sources: list[Path], out: Path, allow_mixed: bool = False) -> list[dict]:
     """Copy every record of ``sources`` into ``out/records``; returns them.
 
     Records of one claim and reading found twice are refused, and so are records of different commits or
-    profiles unless ``allow_mixed`` (the header then names every commit).
+    profiles unless ``allow_mixed`` (the header then names every commit). ``out`` must be a new folder or one
+    without records: records already there would join the tables past these checks.
     """
+    _check_out(sources, Path(out))
     records, origin = [], {}
     for source in sources:
         found = read_records(source)

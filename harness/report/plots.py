@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from ..atomic import atomic_path  # noqa: E402
 from .store import _slug, record_path  # noqa: E402
 
 PLOTS = "plots"
@@ -53,17 +52,11 @@ def plot_record(record: dict, results_dir: Path) -> Path | None:
     fig.suptitle(f"{record['claim_id']} — {record['reading']}", fontsize=10)
     fig.tight_layout()
     path = plot_path(results_dir, record)
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    # Not *.png until whole: a worker killed mid-write leaves a .tmp that no glob of plots picks up.
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".plot.", suffix=".tmp")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=90, format="png")
-        os.replace(tmp, path)
+        with atomic_path(path, prefix=".plot.") as tmp:  # not *.png until whole: no glob of plots sees a half one
+            fig.savefig(tmp, dpi=90, format="png")
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return path
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import write_text_atomic
+from ..atomic import write_text_set
 from ..claims import catalog
 from ..claims.verdicts import rules_markdown
 from ..stability import stability_words
@@ -250,11 +250,10 @@ INCOMPLETE_NOTE = ("> **INCOMPLETE:** this session was interrupted. The rows bel
 
 
 def write_tables(results_dir: Path, records: list[dict], environment: dict, incomplete: bool = False) -> list[Path]:
-    """Write README.md, one r<report>.md a report and claims.csv; returns the paths written."""
-    results_dir = Path(results_dir)
+    """Write README.md, one r<report>.md a report and claims.csv as one set (a reader never sees old and new
+    files mixed, even after a kill); returns the paths written."""
     note = INCOMPLETE_NOTE if incomplete else ""
-    written = [write_text_atomic(results_dir / "README.md", note + summary_markdown(records, environment)),
-               write_text_atomic(results_dir / "claims.csv", claims_csv(records))]
+    files = {"README.md": note + summary_markdown(records, environment), "claims.csv": claims_csv(records)}
     for report in _reports(records):
-        written.append(write_text_atomic(results_dir / _report_file(report), report_markdown(report, records, environment)))
-    return written
+        files[_report_file(report)] = report_markdown(report, records, environment)
+    return write_text_set(Path(results_dir), files)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 
+from ...atomic import write_text_atomic
 from ..record import Claim, Reading
 
 CATALOG_DIR = Path(__file__).parent
@@ -117,10 +117,11 @@ def pin_verdicts(csv_path: Path, pinned_file: Path | None = None,
     does not know is a ValueError naming it. ``add``: a replicate run's verdicts join each row's pinned set instead
     of replacing it (what a true replicate gave is a verdict a replicate may give).
     """
-    with open(csv_path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or "verdict" not in rows[0] or "reading" not in rows[0]:
-        raise ValueError(f"{csv_path}: not a claims.csv written by the harness (no 'verdict' and 'reading' columns)")
+    from ...report.compare import read_claims_csv
+
+    rows = list(read_claims_csv(csv_path, required=("id", "reading", "verdict")).values())
+    if not rows:
+        raise ValueError(f"{csv_path}: holds no rows; pin a full-profile run's claims.csv")
     if "profile" in rows[0] and any(r["profile"] != "full" for r in rows):
         raise ValueError(f"{csv_path}: has rows of profile(s) {sorted({r['profile'] for r in rows} - {'full'})}; "
                          "pin a full-profile run's claims.csv")
@@ -142,5 +143,5 @@ def pin_verdicts(csv_path: Path, pinned_file: Path | None = None,
         if old != allowed:
             changes.append(f"{key}: {old if old is not None else 'not pinned'} → {allowed}")
         pinned[key] = allowed
-    pinned_file.write_text(json.dumps(pinned, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(pinned_file, json.dumps(pinned, indent=2, sort_keys=True) + "\n")  # no kill loses the pins
     return pinned, changes
