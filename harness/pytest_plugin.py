@@ -142,7 +142,7 @@ def _refuse_other_profiles(results_dir: Path, profile: str, lock) -> None:
     profile there would be retitled as this one's."""
     from harness.report import read_records
 
-    others = sorted({str(r.get("environment", {}).get("profile")) for r in read_records(results_dir)} - {profile})
+    others = sorted({r.get("environment", {}).get("profile") for r in read_records(results_dir)} - {profile, None})
     if others:
         lock.release()
         raise pytest.UsageError(f"--results-dir {results_dir}: holds records of the {', '.join(others)} profile, and "
