@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
+import stat
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from harness.data import (DataError, DataMissing, DeviceData, class_balanced_ind
 from harness.data import decode as decode_module
 from harness.data import manifest
 from harness.data.archives import read_imported
+from harness.data.cache import sha256_of
 
 from .helpers import SHARED_DATA, make_archive, write_tiny
 
@@ -164,3 +168,67 @@ def test_a_truncated_decoded_cache_is_detected_and_decoded_again(cifar_root, cap
     assert "damaged" in caplog.text
     np.testing.assert_array_equal(again.images, first.images)
     assert cached.stat().st_size > 200  # rebuilt whole
+
+
+def _cache_file(root):
+    return next((root / "cache").glob("*.npz"))
+
+
+def test_a_decoded_cache_altered_without_its_checksum_is_decoded_again(cifar_root, caplog):
+    first = load_images("cifar10", "test", cifar_root)
+    cached = _cache_file(cifar_root)
+    np.savez(cached, images=np.zeros_like(first.images), labels=first.labels)  # altered, and no checksum left
+    cached.with_name(cached.name + ".sha256").unlink()
+    with caplog.at_level("WARNING", logger="harness.data"):
+        again = load_images("cifar10", "test", cifar_root)
+    assert "no .sha256" in caplog.text
+    np.testing.assert_array_equal(again.images, first.images)
+    assert cached.with_name(cached.name + ".sha256").read_text().strip() == sha256_of(cached)
+
+
+def test_a_decoded_cache_with_other_arrays_is_decoded_again_not_a_key_error(cifar_root, caplog):
+    first = load_images("cifar10", "test", cifar_root)
+    cached = _cache_file(cifar_root)
+    np.savez(cached, x=first.images, y=first.labels)  # e.g. written by another version of the code
+    cached.with_name(cached.name + ".sha256").write_text(sha256_of(cached) + "\n")
+    with caplog.at_level("WARNING", logger="harness.data"):
+        again = load_images("cifar10", "test", cifar_root)
+    assert "holds arrays ['x', 'y']" in caplog.text
+    np.testing.assert_array_equal(again.images, first.images)
+    caplog.clear()
+    load_images("cifar10", "test", cifar_root)
+    assert "decoding the images again" not in caplog.text  # rebuilt once, then read
+
+
+def test_decoded_cache_files_follow_the_umask(cifar_root):
+    old = os.umask(0o027)
+    try:
+        load_images("cifar10", "test", cifar_root)
+    finally:
+        os.umask(old)
+    cached = _cache_file(cifar_root)
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o640
+
+
+def test_a_read_only_data_root_with_a_whole_cache_is_read_without_locks(cifar_root, read_only):
+    first = load_images("cifar10", "test", cifar_root)
+    read_only(cifar_root)
+    again = load_images("cifar10", "test", cifar_root)
+    np.testing.assert_array_equal(again.images, first.images)
+
+
+def test_a_read_only_data_root_that_must_decode_names_the_option(cifar_root, read_only):
+    read_only(cifar_root)
+    with pytest.raises(DataError, match=r"cannot write the decoded-image cache there .*--data-root") as info:
+        load_images("cifar10", "test", cifar_root)
+    assert "\n" not in str(info.value)
+
+
+def test_a_full_disk_while_caching_says_so(cifar_root, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(np, "savez", full)
+    with pytest.raises(DataError, match=r"the disk is full writing the decoded-image cache \(about \d+ MiB needed"):
+        load_images("cifar10", "test", cifar_root)
+    assert not list((cifar_root / "cache").glob("*.npz")) and not list((cifar_root / "cache").glob(".*.tmp"))

@@ -8,7 +8,6 @@ nothing behind but the error.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,19 +16,11 @@ import tempfile
 from pathlib import Path
 
 from ..atomic import write_json_atomic
+from .cache import sha256_of
 from .errors import DataError
 from .manifest import ARCHIVES, ArchiveSpec
 
 IMPORTED_FILE = "imported.json"
-
-
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_archive(path: Path) -> ArchiveSpec:
