@@ -104,13 +104,17 @@ def _claim_results_dir(results_dir: Path):
 
 
 def _require_data(root: Path) -> None:
-    """--require-data: stop before any test when a data set is missing, naming the command that gets it."""
+    """--require-data: stop before any test when a data set is missing or partial (its subsets would not be the
+    whole data set's), naming the command that gets or restores it."""
     from harness.data import data_status
+    from harness.data.sources import RESTORE_HINT
 
-    missing = [row for row in data_status(root) if not row["present"]]
-    if missing:
-        lines = "\n".join(f"  {row['dataset']}/{row['split']}: {row['note']}" for row in missing)
-        raise pytest.UsageError(f"--require-data: data missing under {root}:\n{lines}")
+    rows = data_status(root)
+    lines = [f"  {row['dataset']}/{row['split']}: {row['note']}" for row in rows if not row["present"]]
+    lines += [f"  {row['dataset']}/{row['split']}: {row['note']} images; restore it with: {RESTORE_HINT[row['dataset']]}"
+              for row in rows if row["present"] and row["note"] != "complete"]
+    if lines:
+        raise pytest.UsageError(f"--require-data: data missing or partial under {root}:\n" + "\n".join(lines))
 
 
 def pytest_configure(config):

@@ -24,6 +24,10 @@ class DataMissing(DataError):
         super().__init__(f"{dataset} not found under {where}. To get it: {hint}")
 
 
+class PartialDataWarning(UserWarning):
+    """A split holds fewer (or more) images than the whole data set: a file was deleted or added after import."""
+
+
 def disk_full(exc: BaseException, folder: Path, needed: int | None, doing: str) -> DataError | None:
     """If ``exc`` is a full disk (ENOSPC), a DataError saying so, with the bytes ``needed`` (if known) and those
     free; None for any other error."""

@@ -29,6 +29,8 @@ class ImageSet:
     images: np.ndarray
     labels: np.ndarray
     subset: str
+    fingerprint: str = ""  # the source's: what was on disk when these were read
+    partial: str | None = None  # Source.shortfall(): the split is not the whole data set
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -91,4 +93,4 @@ def load_images(dataset: str, split: str, root: Path, per_class: int | None = No
 
     arrays = cached_arrays(path, build, check)
     return ImageSet(dataset, split, source.form, source.location, source.classes,
-                    arrays["images"], arrays["labels"], subset)
+                    arrays["images"], arrays["labels"], subset, source.fingerprint, source.shortfall())

@@ -29,6 +29,13 @@ TINY_HINT = (
     _IMPORT.format("tiny-imagenet-200-*.tar.xz")
     + "  (or `python -m harness data download tiny-imagenet` where the network allows)"
 )
+# Extracting again puts back what was deleted (an import skips an archive already imported unless --force).
+RESTORE_HINT = {
+    "cifar10": "python -m harness data import --force ../shared/data/cifar10-jpeg.tar.xz",
+    "tiny-imagenet": "python -m harness data import --force ../shared/data/tiny-imagenet-200-*.tar.xz",
+}
+FULL_SIZES = {("cifar10", "train"): 50_000, ("cifar10", "test"): 10_000,
+              ("tiny-imagenet", "train"): 100_000, ("tiny-imagenet", "val"): 10_000}
 
 
 @dataclass
@@ -42,13 +49,18 @@ class Source:
     classes: list[str]
     labels: np.ndarray
     image_size: tuple[int, int]
-    fingerprint: str
+    fingerprint: str  # of the files listed (names and sizes) and of the archives imported: no image is read
     files: list[Path] | None = None
     # For forms that already hold arrays (the official pickles): returns all images.
     read_arrays: Callable[[], np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def shortfall(self) -> str | None:
+        """``'partial: N/F'`` when this split holds N images and the whole data set F; None when it holds F."""
+        full = FULL_SIZES[(self.dataset, self.split)]
+        return None if len(self) == full else f"partial: {len(self)}/{full}"
 
 
 def _listing_fingerprint(files: list[Path], base: Path, extra) -> str:

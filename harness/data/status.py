@@ -9,11 +9,10 @@ import numpy as np
 from .archives import read_imported
 from .errors import DataError, DataMissing
 from .images import find_source
+from .sources import RESTORE_HINT
 from .paths import cache_dir
 
 SPLITS = {"cifar10": ("train", "test"), "tiny-imagenet": ("train", "val")}
-FULL_SIZES = {("cifar10", "train"): 50_000, ("cifar10", "test"): 10_000,
-              ("tiny-imagenet", "train"): 100_000, ("tiny-imagenet", "val"): 10_000}
 
 
 def data_status(root: Path) -> list[dict]:
@@ -30,10 +29,9 @@ def data_status(root: Path) -> list[dict]:
                 row.update(present=False, note=f"BROKEN: {exc}")
             else:
                 counts = np.bincount(source.labels, minlength=len(source.classes))
-                full = FULL_SIZES[(dataset, split)]
-                share = "complete" if len(source) == full else f"partial: {len(source)}/{full}"
                 row.update(present=True, form=source.form, location=str(source.location), images=len(source),
-                           classes=len(source.classes), per_class=f"{counts.min()}-{counts.max()}", note=share)
+                           classes=len(source.classes), per_class=f"{counts.min()}-{counts.max()}",
+                           note=source.shortfall() or "complete")
             rows.append(row)
     return rows
 
@@ -45,8 +43,9 @@ def format_status(root: Path) -> str:
     for row in data_status(root):
         name = f"{row['dataset']}/{row['split']}"
         if row["present"]:
+            restore = "" if row["note"] == "complete" else f" (restore it with: {RESTORE_HINT[row['dataset']]})"
             lines.append(f"  {name:22s} present  {row['images']:>7} images, {row['classes']} classes "
-                         f"({row['per_class']} per class), {row['note']}; {row['form']} at {row['location']}")
+                         f"({row['per_class']} per class), {row['note']}{restore}; {row['form']} at {row['location']}")
         else:
             lines.append(f"  {name:22s} {row['note']}")
     imported = read_imported(root)
