@@ -119,7 +119,7 @@ def _require_data(root: Path) -> None:
 
 def pytest_configure(config):
     from harness import numerics
-    from harness.data import resolve_data_root
+    from harness.data import DataError, resolve_data_root
     from harness.report import environment
     from harness.session import PROFILE_SEEDS, Harness
 
@@ -149,8 +149,12 @@ def pytest_configure(config):
     if _is_worker(config) and config.workerinput.get("harness_loadgroup"):
         # Workers parse the original command line again (dist "load"): tell them to name the groups.
         config.option.loadgroup = True
+    try:
+        data_root = resolve_data_root(config.getoption("--data-root"))
+    except DataError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if config.getoption("--require-data") and not _is_worker(config):
-        _require_data(resolve_data_root(config.getoption("--data-root")))
+        _require_data(data_root)
     _refuse_split_path_options(config)
     root = Path(config.rootpath)
     planning = config.getoption("plan_out") is not None
@@ -164,13 +168,17 @@ def pytest_configure(config):
     # Plan mode records nothing worth keeping: a claim found NOT RUN there goes to a scratch folder.
     results_dir = (memo_dir / "plan-results") if planning else \
         Path(config.getoption("--results-dir") or root / "results" / profile).resolve()
+    if not planning and (results_dir == data_root.resolve() or data_root.resolve() in results_dir.parents):
+        raise pytest.UsageError(f"--results-dir {results_dir} lies inside the data root {data_root} (--data-root): "
+                                "results there mix with the data (a folder in cifar10/train stops every claim that "
+                                "reads it); give a --results-dir outside it")
     if not _is_worker(config) and not config.getoption("collectonly") and not planning:  # collecting writes nothing
         config._harness_results_lock = _claim_results_dir(results_dir)
-    cache_dir = default_cache_dir(resolve_data_root(config.getoption("--data-root")), config.getoption("--cache-dir"))
+    cache_dir = default_cache_dir(data_root, config.getoption("--cache-dir"))
     env = environment(profile, device, root)
     config._harness = Harness(
         profile=profile, seeds=list(range(first_seed, first_seed + n_seeds)), device=device,
-        data_root=resolve_data_root(config.getoption("--data-root")), results_dir=results_dir,
+        data_root=data_root, results_dir=results_dir,
         environment=env, memo_dir=memo_dir, require_data=config.getoption("--require-data"),
         run_cache=None if config.getoption("--no-cache") else RunCache(cache_dir),
         calibration=Calibration(None if config.getoption("--no-cache") else cache_dir / "calibration.json"),

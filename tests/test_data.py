@@ -6,11 +6,13 @@ import errno
 import os
 import shutil
 import stat
+import tarfile
 
 import numpy as np
 import pytest
 import torch
 
+from harness import cli
 from harness.data import (DataError, DataMissing, DeviceData, class_balanced_indices, format_status, import_archives,
                           load_images, member_generators)
 from harness.data import decode as decode_module
@@ -232,3 +234,103 @@ def test_a_full_disk_while_caching_says_so(cifar_root, monkeypatch):
     with pytest.raises(DataError, match=r"the disk is full writing the decoded-image cache \(about \d+ MiB needed"):
         load_images("cifar10", "test", cifar_root)
     assert not list((cifar_root / "cache").glob("*.npz")) and not list((cifar_root / "cache").glob(".*.tmp"))
+
+
+def _fixture_archive(cifar_root, tmp_path, monkeypatch):
+    archive = tmp_path / "cifar10-fixture.tar.xz"
+    _register(monkeypatch, archive, make_archive(cifar_root, "cifar10", archive), "cifar10")
+    return archive
+
+
+def _cli(capsys, *argv):
+    """``python -m harness ARGV`` in this process: its exit code, its output, and the one line of its stderr."""
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "\n" not in err.strip(), err
+    return code, out, err.strip()
+
+
+def test_a_killed_imports_staging_folder_is_reported_then_removed(cifar_root, tmp_path, monkeypatch, capsys):
+    archive = _fixture_archive(cifar_root, tmp_path, monkeypatch)
+    dest = tmp_path / "imported"
+    stale = dest / ".import-k1ll3d" / "cifar10"
+    stale.mkdir(parents=True)
+    (stale / "part.jpg").write_bytes(b"\0" * (3 << 20))  # what a SIGKILL mid-extraction leaves
+    assert "staging folder" in format_status(dest) and "left by an interrupted import" in format_status(dest)
+    code, out, _ = _cli(capsys, "data", "import", archive, "--data-root", dest)
+    assert code == 0 and "removing .import-k1ll3d (3 MiB), left by an interrupted import" in out
+    assert not list(dest.glob(".import-*"))
+    assert "staging folder" not in format_status(dest)
+
+
+def test_status_does_not_call_a_running_imports_staging_folder_stale(tmp_path):
+    from harness.data.archives import import_lock
+
+    (tmp_path / ".import-running").mkdir()
+    with import_lock(tmp_path):
+        assert "an import into this root is running now" in format_status(tmp_path)
+
+
+def test_two_imports_at_once_keep_both_entries_of_imported_json(cifar_root, tmp_path, monkeypatch):
+    import threading
+
+    from harness.data import archives
+
+    first = _fixture_archive(cifar_root, tmp_path, monkeypatch)
+    second = tmp_path / "cifar10-fixture-2.tar.xz"
+    shutil.copy(first, second)
+    _register(monkeypatch, second, manifest.ARCHIVES[first.name].sha256, "cifar10")
+    dest = tmp_path / "imported"
+    writing, other_done = threading.Event(), threading.Event()
+    real_write = archives.write_json_atomic
+
+    def slow_write(path, payload):
+        # The first import has read imported.json and is about to write it: the other gets every chance to
+        # read and write it meanwhile (it cannot while the first holds the import lock: it waits, then this goes on).
+        if threading.current_thread().name == "first":
+            writing.set()
+            other_done.wait(3)
+        return real_write(path, payload)
+
+    monkeypatch.setattr(archives, "write_json_atomic", slow_write)
+    t = threading.Thread(target=import_archives, args=([first], dest), kwargs={"log": lambda *_: None}, name="first")
+    t.start()
+    writing.wait(30)
+    import_archives([second], dest, log=lambda *_: None)
+    other_done.set()
+    t.join(60)
+    assert sorted(read_imported(dest)) == sorted([first.name, second.name])
+
+
+def test_importing_into_a_read_only_data_root_names_the_option(cifar_root, tmp_path, monkeypatch, capsys, read_only):
+    archive = _fixture_archive(cifar_root, tmp_path, monkeypatch)
+    dest = tmp_path / "imported"
+    dest.mkdir()
+    read_only(dest)
+    code, _, err = _cli(capsys, "data", "import", archive, "--data-root", dest)
+    assert code == 2 and f"{dest}: cannot write into the data root (" in err and "--data-root" in err
+
+
+def test_a_full_disk_on_import_says_the_disk_is_full_not_copy_again(cifar_root, tmp_path, monkeypatch, capsys):
+    archive = _fixture_archive(cifar_root, tmp_path, monkeypatch)
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", no_space)
+    dest = tmp_path / "imported"
+    code, _, err = _cli(capsys, "data", "import", archive, "--data-root", dest)
+    assert code == 2 and "the disk is full extracting cifar10-fixture.tar.xz (about 0 MiB needed" in err, err
+    assert "copy it again" not in err
+    assert not list(dest.glob(".import-*")) and read_imported(dest) == {}
+
+
+def test_a_data_root_that_is_a_file_is_named_by_the_cli(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for action in (["status"], ["import", tmp_path / "x.tar.xz"], ["download", "cifar10"]):
+        code, _, err = _cli(capsys, "data", *action, "--data-root", blocker)
+        assert code == 2 and f"--data-root {blocker}: is a file, not a folder" in err
+    monkeypatch.setenv("HARNESS_DATA", str(blocker))
+    assert _cli(capsys, "data", "status")[2] == f"error: $HARNESS_DATA={blocker}: is a file, not a folder; give " \
+                                                 "--data-root a folder (it is made if absent)."

@@ -20,7 +20,7 @@ import numpy as np
 from filelock import FileLock
 
 from ..atomic import write_text_atomic
-from .errors import DataError, disk_full
+from .errors import disk_full, unwritable
 
 log = logging.getLogger("harness.data")
 
@@ -73,11 +73,6 @@ def _read_verified(path: Path, check: Callable[[dict], str | None] | None):
     return (None, problem) if problem else (arrays, None)
 
 
-def _unwritable(folder: Path, exc: OSError) -> DataError:
-    return DataError(f"{folder}: cannot write the decoded-image cache there ({exc.strerror or exc}); make the data "
-                     "root writable, or give a writable --data-root (or $HARNESS_DATA) and import the data there.")
-
-
 def _store(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` to ``path`` whole or not at all, its checksum first (a file without one is not trusted)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -113,7 +108,7 @@ def cached_arrays(path: Path, build: Callable[[], dict[str, np.ndarray]],
         lock = FileLock(str(path) + ".lock")
         lock.acquire()
     except OSError as exc:
-        raise _unwritable(path.parent, exc) from exc
+        raise unwritable(path.parent, exc, "the decoded-image cache there") from exc
     try:
         if path.exists():  # again: another worker may have written it while this one waited for the lock
             arrays, problem = _read_verified(path, check)

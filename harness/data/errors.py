@@ -28,6 +28,12 @@ class PartialDataWarning(UserWarning):
     """A split holds fewer (or more) images than the whole data set: a file was deleted or added after import."""
 
 
+def unwritable(folder: Path, exc: OSError, what: str) -> DataError:
+    """The error for ``what`` that cannot be written in ``folder`` of the data root."""
+    return DataError(f"{folder}: cannot write {what} ({exc.strerror or exc}); make it writable, or give a "
+                     "writable --data-root (or $HARNESS_DATA).")
+
+
 def disk_full(exc: BaseException, folder: Path, needed: int | None, doing: str) -> DataError | None:
     """If ``exc`` is a full disk (ENOSPC), a DataError saying so, with the bytes ``needed`` (if known) and those
     free; None for any other error."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .archives import read_imported
+from .archives import folder_mib, import_running, read_imported, staging_folders
 from .errors import DataError, DataMissing
 from .images import find_source
 from .sources import RESTORE_HINT
@@ -50,6 +50,13 @@ def format_status(root: Path) -> str:
             lines.append(f"  {name:22s} {row['note']}")
     imported = read_imported(root)
     lines.append("imported archives: " + (", ".join(sorted(imported)) if imported else "none"))
+    staging = staging_folders(root)
+    if staging:
+        running = import_running(root)
+        why = {True: "an import into this root is running now",
+               False: "left by an interrupted import; the next `python -m harness data import` removes it",
+               None: "left by an import, interrupted or still running; delete it once none runs"}[running]
+        lines += [f"staging folder {folder} ({folder_mib(folder):.0f} MiB): {why}" for folder in staging]
     caches = sorted(cache_dir(root).glob("*.npz")) if cache_dir(root).is_dir() else []
     size = sum(p.stat().st_size for p in caches) / 2**20
     lines.append(f"decoded cache: {len(caches)} arrays, {size:.0f} MiB in {cache_dir(root)}")
