@@ -334,3 +334,38 @@ def test_a_data_root_that_is_a_file_is_named_by_the_cli(tmp_path, monkeypatch, c
     monkeypatch.setenv("HARNESS_DATA", str(blocker))
     assert _cli(capsys, "data", "status")[2] == f"error: $HARNESS_DATA={blocker}: is a file, not a folder; give " \
                                                  "--data-root a folder (it is made if absent)."
+
+
+def test_an_extra_folder_among_the_classes_is_named_and_a_hidden_one_ignored(cifar_root, capsys):
+    (cifar_root / "cifar10" / "train" / ".ipynb_checkpoints").mkdir()  # a tool's, never a class
+    assert len(load_images("cifar10", "train", cifar_root)) == 30
+    (cifar_root / "cifar10" / "train" / "results").mkdir()
+    with pytest.raises(DataError, match=r"train: results: not a CIFAR-10 class folder; move it out of the data root"):
+        load_images("cifar10", "train", cifar_root)
+    code, out, _ = _cli(capsys, "data", "status", "--data-root", cifar_root)
+    assert code == 0 and "BROKEN: " in out and "results: not a CIFAR-10 class folder" in out
+
+
+def test_a_deleted_image_makes_a_split_partial_not_a_traceback(tiny_root):
+    from harness.data.images import find_source
+
+    (tiny_root / "tiny-imagenet-200" / "val" / "images" / "val_7.JPEG").unlink()  # listed in val_annotations.txt
+    assert find_source("tiny-imagenet", "val", tiny_root).shortfall() == "partial: 199/10000"
+    (tiny_root / "tiny-imagenet-200" / "train" / "n00000003" / "images" / "n00000003_0.JPEG").unlink()
+    assert find_source("tiny-imagenet", "train", tiny_root).shortfall() == "partial: 399/100000"
+    (tiny_root / "tiny-imagenet-200" / "train" / ".ipynb_checkpoints").mkdir()
+    (tiny_root / "tiny-imagenet-200" / "train" / "old-run").mkdir()
+    with pytest.raises(DataError, match=r"train: old-run: not a class of .*wnids.txt; move it out of the data root"):
+        find_source("tiny-imagenet", "train", tiny_root)
+
+
+def test_a_download_that_fails_its_checksum_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    import torchvision.datasets.utils
+
+    def corrupted(*args, **kwargs):
+        raise RuntimeError("File not found or corrupted.")
+
+    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", corrupted)
+    code, _, err = _cli(capsys, "data", "download", "tiny-imagenet", "--data-root", tmp_path)
+    assert code == 2 and "downloading tiny-imagenet gave a file that fails its checksum" in err
+    assert f"delete {tmp_path / 'tiny-imagenet-200.zip'}" in err

@@ -63,6 +63,12 @@ class Source:
         return None if len(self) == full else f"partial: {len(self)}/{full}"
 
 
+def _class_folders(folder: Path) -> list[str]:
+    """The sub-folders of ``folder`` by name, hidden ones left out: no class name starts with a dot, and tools
+    drop such folders unasked (Jupyter's .ipynb_checkpoints); they hold no image the harness would read."""
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def _listing_fingerprint(files: list[Path], base: Path, extra) -> str:
     entries = [(str(f.relative_to(base)), f.stat().st_size) for f in files]
     return fingerprint(entries, extra)
@@ -78,19 +84,21 @@ def find_cifar10(root: Path, split: str) -> Source:
     folder = root / "cifar10" / split
     if not folder.is_dir():
         raise DataMissing("CIFAR-10", str(root), CIFAR10_HINT)
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    classes = _class_folders(folder)
+    extra = sorted(set(classes) - set(CIFAR10_CLASSES))
+    if extra:
+        raise DataError(f"{folder}: {', '.join(extra)}: not a CIFAR-10 class folder; move it out of the data root "
+                        "(a re-import leaves it there).")
     if classes != CIFAR10_CLASSES:
-        raise DataError(
-            f"{folder}: class folders are {classes}, expected the 10 CIFAR-10 classes {CIFAR10_CLASSES}. "
-            "Re-import cifar10-jpeg.tar.xz."
-        )
+        missing = sorted(set(CIFAR10_CLASSES) - set(classes))
+        raise DataError(f"{folder}: class folders {missing} are missing; restore them with: {RESTORE_HINT['cifar10']}")
     files, labels = [], []
     for label, name in enumerate(classes):
         found = sorted((folder / name).glob("*.jpg")) + sorted((folder / name).glob("*.png"))
         files += found
         labels += [label] * len(found)
     if not files:
-        raise DataError(f"{folder}: no images. Re-import cifar10-jpeg.tar.xz.")
+        raise DataError(f"{folder}: no images; restore them with: {RESTORE_HINT['cifar10']}")
     imported = {k: v for k, v in read_imported(root).items() if k.startswith("cifar10")}
     return Source(
         "cifar10", split, "JPEG ImageFolder (shared/data)", folder, classes, np.asarray(labels, np.int64),
@@ -134,10 +142,10 @@ def find_tiny_imagenet(root: Path, split: str) -> Source:
         train = base / "train"
         if not train.is_dir():
             raise DataMissing("Tiny ImageNet train split", str(base), TINY_HINT)
-        present = sorted(p.name for p in train.iterdir() if p.is_dir())
-        unknown = sorted(set(present) - set(wnids))
+        unknown = sorted(set(_class_folders(train)) - set(wnids))
         if unknown:
-            raise DataError(f"{train}: class folders {unknown[:5]} are not in {wnids_file}.")
+            raise DataError(f"{train}: {', '.join(unknown[:5])}: not a class of {wnids_file}; move it out of the "
+                            "data root (a re-import leaves it there).")
         for wnid in wnids:
             found = sorted((train / wnid / "images").glob("*.JPEG"))
             files += found
@@ -156,9 +164,12 @@ def find_tiny_imagenet(root: Path, split: str) -> Source:
                 raise DataError(f"{annotations}:{line_no}: class {parts[1:2]} is not in {wnids_file}.")
             files.append(base / "val" / "images" / parts[0])
             labels.append(index[parts[1]])
-        missing = [f for f in files[:1] + files[-1:] if not f.is_file()]
-        if missing:
-            raise DataError(f"{missing[0]}: listed in {annotations} but missing. Re-import the val archive.")
+        # An image listed but deleted makes the split partial (as a deleted train image does), not a traceback.
+        present = [f.is_file() for f in files]
+        if not any(present):
+            raise DataMissing("Tiny ImageNet val images", str(base / "val" / "images"), TINY_HINT)
+        files = [f for f, there in zip(files, present) if there]
+        labels = [label for label, there in zip(labels, present) if there]
     imported = {k: v for k, v in read_imported(root).items() if k.startswith("tiny-imagenet")}
     return Source(
         "tiny-imagenet", split, "official tiny-imagenet-200 layout", base / split, wnids,
