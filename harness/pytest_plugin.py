@@ -103,6 +103,16 @@ def _claim_results_dir(results_dir: Path):
     return lock
 
 
+def _check_cache_dir(cache_dir: Path) -> None:
+    """Stop before any training when the results cache cannot be written (a read-only data root holds it by
+    default): every trained run would fail as it is stored. Asks the file system, writing nothing."""
+    existing = next(p for p in (cache_dir, *cache_dir.parents) if p.exists())
+    if not (existing.is_dir() and os.access(existing, os.W_OK)):
+        raise pytest.UsageError(f"--cache-dir {cache_dir}: cannot write there (the results cache is <data root>/runs "
+                                "unless --cache-dir or $HARNESS_CACHE say otherwise); give a writable --cache-dir, "
+                                "or --no-cache")
+
+
 def _require_data(root: Path) -> None:
     """--require-data: stop before any test when a data set is missing or partial (its subsets would not be the
     whole data set's), naming the command that gets or restores it."""
@@ -175,6 +185,8 @@ def pytest_configure(config):
     if not _is_worker(config) and not config.getoption("collectonly") and not planning:  # collecting writes nothing
         config._harness_results_lock = _claim_results_dir(results_dir)
     cache_dir = default_cache_dir(data_root, config.getoption("--cache-dir"))
+    if not config.getoption("--no-cache") and not _is_worker(config):
+        _check_cache_dir(cache_dir)
     env = environment(profile, device, root)
     config._harness = Harness(
         profile=profile, seeds=list(range(first_seed, first_seed + n_seeds)), device=device,

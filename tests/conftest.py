@@ -32,7 +32,8 @@ def read_only(monkeypatch):
     """Make a folder tree read-only, as a read-only mount would be: ``read_only(folder)``.
 
     The tree is chmod'ed read-only; where permissions bind no one (tests run as root), opening a file for
-    writing through ``os.open`` (mkstemp, file locks) or making a folder under it fails with EROFS instead.
+    writing through ``os.open`` (mkstemp, file locks) or making a folder under it fails with EROFS instead,
+    and ``os.access`` says it is not writable.
     """
     folders = []
 
@@ -44,7 +45,7 @@ def read_only(monkeypatch):
             os.chmod(dirpath, 0o555)
         folders.append(folder)
         if os.geteuid() == 0 and len(folders) == 1:
-            real_open, real_mkdir = os.open, os.mkdir
+            real_open, real_mkdir, real_access = os.open, os.mkdir, os.access
 
             def refused(path) -> bool:
                 path = Path(os.path.abspath(path))
@@ -61,8 +62,12 @@ def read_only(monkeypatch):
                     raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
                 return real_mkdir(path, *args, **kwargs)
 
+            def guarded_access(path, mode, *args, **kwargs):
+                return not (mode & os.W_OK and refused(path)) and real_access(path, mode, *args, **kwargs)
+
             monkeypatch.setattr(os, "open", guarded_open)
             monkeypatch.setattr(os, "mkdir", guarded_mkdir)
+            monkeypatch.setattr(os, "access", guarded_access)
         return folder
 
     yield apply

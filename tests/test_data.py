@@ -219,6 +219,19 @@ def test_a_read_only_data_root_with_a_whole_cache_is_read_without_locks(cifar_ro
     np.testing.assert_array_equal(again.images, first.images)
 
 
+def test_a_read_only_data_root_holding_the_results_cache_stops_the_session_up_front(tmp_path, read_only):
+    from harness.pytest_plugin import _check_cache_dir
+    from harness.runcache import default_cache_dir
+
+    root = tmp_path / "data"
+    (root / "runs").mkdir(parents=True)
+    _check_cache_dir(default_cache_dir(root))  # writable: nothing said, nothing written
+    assert not any((root / "runs").iterdir())
+    read_only(root)
+    with pytest.raises(pytest.UsageError, match=r"--cache-dir .*runs: cannot write there .* --no-cache"):
+        _check_cache_dir(default_cache_dir(root))
+
+
 def test_a_read_only_data_root_that_must_decode_names_the_option(cifar_root, read_only):
     read_only(cifar_root)
     with pytest.raises(DataError, match=r"cannot write the decoded-image cache there .*--data-root") as info:
