@@ -121,8 +121,8 @@ def _require_data(root: Path) -> None:
 
     rows = data_status(root)
     lines = [f"  {row['dataset']}/{row['split']}: {row['note']}" for row in rows if not row["present"]]
-    lines += [f"  {row['dataset']}/{row['split']}: {row['note']} images; restore it with: {RESTORE_HINT[row['dataset']]}"
-              for row in rows if row["present"] and row["note"] != "complete"]
+    lines += [f"  {row['dataset']}/{row['split']}: {row['note']} images; restore it with: "
+              f"{RESTORE_HINT[row['dataset']]}" for row in rows if row["present"] and row["note"] != "complete"]
     if lines:
         raise pytest.UsageError(f"--require-data: data missing or partial under {root}:\n" + "\n".join(lines))
 

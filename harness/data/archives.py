@@ -23,8 +23,8 @@ from filelock import FileLock, Timeout
 from ..atomic import write_json_atomic
 from .cache import sha256_of
 from .errors import DataError, disk_full
-from .paths import writable_data_root
 from .manifest import ARCHIVES, ArchiveSpec
+from .paths import writable_data_root
 
 IMPORTED_FILE = "imported.json"
 IMPORT_LOCK = ".import.lock"
