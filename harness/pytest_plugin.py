@@ -150,19 +150,33 @@ def _refuse_other_profiles(results_dir: Path, profile: str, lock) -> None:
                                 f"{results_dir / 'records'} away")
 
 
-def _require_data(root: Path) -> None:
-    """--require-data: stop before any test when a data set is missing, naming the command that gets it."""
-    from harness.data import data_status
+def _check_cache_dir(cache_dir: Path) -> None:
+    """Stop before any training when the results cache cannot be written (a read-only data root holds it by
+    default): every trained run would fail as it is stored. Asks the file system, writing nothing."""
+    existing = next(p for p in (cache_dir, *cache_dir.parents) if p.exists())
+    if not (existing.is_dir() and os.access(existing, os.W_OK)):
+        raise pytest.UsageError(f"--cache-dir {cache_dir}: cannot write there (the results cache is <data root>/runs "
+                                "unless --cache-dir or $HARNESS_CACHE say otherwise); give a writable --cache-dir, "
+                                "or --no-cache")
 
-    missing = [row for row in data_status(root) if not row["present"]]
-    if missing:
-        lines = "\n".join(f"  {row['dataset']}/{row['split']}: {row['note']}" for row in missing)
-        raise pytest.UsageError(f"--require-data: data missing under {root}:\n{lines}")
+
+def _require_data(root: Path) -> None:
+    """--require-data: stop before any test when a data set is missing or partial (its subsets would not be the
+    whole data set's), naming the command that gets or restores it."""
+    from harness.data import data_status
+    from harness.data.sources import RESTORE_HINT
+
+    rows = data_status(root)
+    lines = [f"  {row['dataset']}/{row['split']}: {row['note']}" for row in rows if not row["present"]]
+    lines += [f"  {row['dataset']}/{row['split']}: {row['note']} images; restore it with: "
+              f"{RESTORE_HINT[row['dataset']]}" for row in rows if row["present"] and row["note"] != "complete"]
+    if lines:
+        raise pytest.UsageError(f"--require-data: data missing or partial under {root}:\n" + "\n".join(lines))
 
 
 def pytest_configure(config):
     from harness import numerics
-    from harness.data import resolve_data_root
+    from harness.data import DataError, resolve_data_root
     from harness.report import environment
     from harness.session import PROFILE_SEEDS, Harness
 
@@ -189,8 +203,12 @@ def pytest_configure(config):
     if _is_worker(config) and config.workerinput.get("harness_loadgroup"):
         # Workers parse the original command line again (dist "load"): tell them to name the groups.
         config.option.loadgroup = True
+    try:
+        data_root = resolve_data_root(config.getoption("--data-root"))
+    except DataError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if config.getoption("--require-data") and not _is_worker(config):
-        _require_data(resolve_data_root(config.getoption("--data-root")))
+        _require_data(data_root)
     _refuse_split_path_options(config)
     root = Path(config.rootpath)
     planning = config.getoption("plan_out") is not None
@@ -204,13 +222,19 @@ def pytest_configure(config):
     # Plan mode records nothing worth keeping: a claim found NOT RUN there goes to a scratch folder.
     results_dir = (memo_dir / "plan-results") if planning else \
         Path(config.getoption("--results-dir") or root / "results" / profile).resolve()
+    if not planning and (results_dir == data_root.resolve() or data_root.resolve() in results_dir.parents):
+        raise pytest.UsageError(f"--results-dir {results_dir} lies inside the data root {data_root} (--data-root): "
+                                "results there mix with the data (a folder in cifar10/train stops every claim that "
+                                "reads it); give a --results-dir outside it")
     if not _is_worker(config) and not config.getoption("collectonly") and not planning:  # collecting writes nothing
         config._harness_results_lock = _claim_results_dir(results_dir, profile)
-    cache_dir = default_cache_dir(resolve_data_root(config.getoption("--data-root")), config.getoption("--cache-dir"))
+    cache_dir = default_cache_dir(data_root, config.getoption("--cache-dir"))
+    if not config.getoption("--no-cache") and not _is_worker(config):
+        _check_cache_dir(cache_dir)
     env = environment(profile, device, root)
     config._harness = Harness(
         profile=profile, seeds=list(range(first_seed, first_seed + n_seeds)), device=device,
-        data_root=resolve_data_root(config.getoption("--data-root")), results_dir=results_dir,
+        data_root=data_root, results_dir=results_dir,
         environment=env, memo_dir=memo_dir, require_data=config.getoption("--require-data"),
         run_cache=None if config.getoption("--no-cache") else RunCache(cache_dir),
         calibration=Calibration(None if config.getoption("--no-cache") else cache_dir / "calibration.json"),

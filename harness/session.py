@@ -17,6 +17,7 @@ import json
 import logging
 import statistics
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from .claims.pinned import check_pinned
 from .claims.record import Reading, json_safe
 from .data import DataMissing, DeviceData, load_images, select
 from .data.cache import fingerprint
+from .data.errors import PartialDataWarning
+from .data.sources import RESTORE_HINT
 from .judges import judge_claim
 from .plan import Calibration, Plan, PlannedRun
 from .report import record_path, write_record
@@ -300,9 +303,14 @@ class Harness:
             x, y, subset = select(images.images, images.labels, images.num_classes, select_classes, limit)
             mean, std = NORMALIZATION[dataset]
             data = DeviceData((x, y), self.device, mean, std)
-            data.description = f"{dataset}/{split}: {len(y)} images ({images.subset}{subset})"
+            # A partial split draws other subsets than a whole one: its description (hence the record, the tables
+            # and the run's cache key) says so.
+            partial = f"; data set {images.partial}" if images.partial else ""
+            data.description = f"{dataset}/{split}: {len(y)} images ({images.subset}{subset}{partial})"
             data.form = f"{dataset} from {images.form}"
             data.classes = images.classes
+            data.fingerprint = images.fingerprint
+            data.partial = images.partial
             self._data[key] = data
         return self._data[key]
 
@@ -332,6 +340,7 @@ class ClaimRun:
         self.started = time.perf_counter()
         self.data_used: list[str] = []
         self.forms: list[str] = []
+        self.fingerprints: dict[str, str] = {}
 
     @property
     def budget(self):
@@ -345,7 +354,8 @@ class ClaimRun:
 
     def data(self, dataset: str, split: str, **kwargs) -> DeviceData:
         """Like :meth:`Harness.device_data`; a missing data set records NOT RUN and skips the test, or fails
-        the session under ``--require-data``."""
+        the session under ``--require-data``; a partial one (which ``--require-data`` refuses up front) is
+        warned of."""
         try:
             data = self.harness.device_data(dataset, split, **kwargs)
         except DataMissing as exc:
@@ -354,8 +364,14 @@ class ClaimRun:
                 pytest.fail(f"--require-data: {self.claim.id} needs {message}", pytrace=False)
             self.record_not_run(message)
             pytest.skip(f"{self.claim.id}: {exc}")
+        if data.partial:
+            warnings.warn(PartialDataWarning(
+                f"{self.claim.id}: {dataset}/{split} under {self.harness.data_root} is {data.partial} images (one "
+                f"deleted or added since the import), so its subsets differ from a whole data set's; the record says "
+                f"so. To restore it: {RESTORE_HINT[dataset]}"), stacklevel=2)
         self.data_used.append(data.description)
         self.forms.append(data.form)
+        self.fingerprints[f"{dataset}/{split}"] = data.fingerprint
         return data
 
     def record_not_run(self, why: str) -> ClaimResult:
@@ -398,5 +414,6 @@ class ClaimRun:
             wall_s=time.perf_counter() - self.started,
             seeds=list(self.harness.seeds if seeds is None else seeds),
             data="; ".join(dict.fromkeys(self.data_used)), data_form="; ".join(dict.fromkeys(self.forms)),
+            data_fingerprint=dict(self.fingerprints),
             reading_text=reading_text,
         )

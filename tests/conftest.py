@@ -6,6 +6,8 @@ import), never a claim.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -23,3 +25,54 @@ def cifar_root(tmp_path) -> Path:
 def tiny_root(tmp_path) -> Path:
     """Tiny ImageNet in the official layout: 2 train and 1 val image for each of the 200 classes."""
     return write_tiny(tmp_path / "data")
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """Make a folder tree read-only, as a read-only mount would be: ``read_only(folder)``.
+
+    The tree is chmod'ed read-only; where permissions bind no one (tests run as root), opening a file for
+    writing through ``os.open`` (mkstemp, file locks) or making a folder under it fails with EROFS instead,
+    and ``os.access`` says it is not writable.
+    """
+    folders = []
+
+    def apply(folder: Path) -> Path:
+        folder = Path(folder).resolve()
+        for dirpath, _dirnames, filenames in os.walk(folder):
+            for name in filenames:
+                os.chmod(Path(dirpath) / name, 0o444)
+            os.chmod(dirpath, 0o555)
+        folders.append(folder)
+        if os.geteuid() == 0 and len(folders) == 1:
+            real_open, real_mkdir, real_access = os.open, os.mkdir, os.access
+
+            def refused(path) -> bool:
+                path = Path(os.path.abspath(path))
+                return any(path == f or f in path.parents for f in folders)
+
+            def guarded_open(path, flags, *args, **kwargs):
+                writing = flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND)
+                if writing and refused(path):
+                    raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+                return real_open(path, flags, *args, **kwargs)
+
+            def guarded_mkdir(path, *args, **kwargs):
+                if refused(path) and not os.path.exists(path):
+                    raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+                return real_mkdir(path, *args, **kwargs)
+
+            def guarded_access(path, mode, *args, **kwargs):
+                return not (mode & os.W_OK and refused(path)) and real_access(path, mode, *args, **kwargs)
+
+            monkeypatch.setattr(os, "open", guarded_open)
+            monkeypatch.setattr(os, "mkdir", guarded_mkdir)
+            monkeypatch.setattr(os, "access", guarded_access)
+        return folder
+
+    yield apply
+    for folder in folders:  # writable again, so that tmp_path can be removed
+        for dirpath, _dirnames, filenames in os.walk(folder):
+            os.chmod(dirpath, 0o755)
+            for name in filenames:
+                os.chmod(Path(dirpath) / name, 0o644)

@@ -1,4 +1,5 @@
-"""What a session survives: an unwritable results folder, two sessions at once, Ctrl-C, out of memory, a killed worker.
+"""What a session survives: an unwritable results folder, a data root that is a file or holds the results folder,
+two sessions at once, Ctrl-C, out of memory, a killed worker.
 
 Each runs a real pytest session of the harness in a subprocess, on claims that need no training
 (or a few seconds of it), and checks what is left in its results folder.
@@ -36,6 +37,23 @@ def test_an_unwritable_results_folder_stops_the_session_before_any_training(tmp_
     done = _pytest([CONV, "--results-dir", str(blocker / "results")], tmp_path)
     assert done.returncode != 0 and "cannot write there" in done.stdout + done.stderr
     assert "passed" not in done.stdout
+
+
+def test_a_data_root_that_is_a_file_stops_the_session_naming_the_option(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    done = _pytest([CONV, "--data-root", str(blocker), "--results-dir", str(tmp_path / "results")], tmp_path)
+    assert done.returncode == 4, done.stdout + done.stderr  # a usage error, before any test
+    assert f"--data-root {blocker}: is a file, not a folder" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_results_folder_inside_the_data_root_is_refused_naming_both(tmp_path):
+    data = tmp_path / "data"
+    results = data / "cifar10" / "train" / "results"
+    done = _pytest([CONV, "--data-root", str(data), "--results-dir", str(results)], tmp_path)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert f"--results-dir {results} lies inside the data root {data} (--data-root)" in done.stderr
+    assert not results.exists()
 
 
 def test_two_sessions_on_one_results_folder_the_second_is_refused(tmp_path):

@@ -87,15 +87,49 @@ def test_without_require_data_a_missing_data_set_is_recorded_not_run(tmp_path):
     assert "NOT RUN" in (tmp_path / "results" / "claims.csv").read_text()
 
 
-def _harness(tmp_path, max_hours):
+def _harness(tmp_path, max_hours, data_root=None):
     import torch
 
     from harness.session import Harness
 
     env = {"profile": "full", "device": "CPU: test", "torch": "x", "cuda": "none", "python": "3", "commit": "abc",
            "date": "today"}
-    return Harness(profile="full", seeds=[0, 1, 2], device=torch.device("cpu"), data_root=tmp_path,
+    return Harness(profile="full", seeds=[0, 1, 2], device=torch.device("cpu"), data_root=data_root or tmp_path,
                    results_dir=tmp_path / "results", environment=env, max_hours=max_hours)
+
+
+def test_a_partial_data_set_is_warned_of_and_the_record_carries_the_data_fingerprint(tmp_path):
+    import json
+
+    from harness.data.errors import PartialDataWarning
+    from harness.data.images import find_source
+
+    from .helpers import write_cifar
+
+    root = write_cifar(tmp_path / "data")  # 30 and 20 images: partial, as a data root with files deleted is
+    claim = catalog.get("control.cifar10_tutorial")
+    run = _harness(tmp_path, None, root).start(claim.id, claim.reading("tutorial"))
+    with pytest.warns(PartialDataWarning, match=r"cifar10/test under .* is partial: 20/10000 images.*--force"):
+        data = run.data("cifar10", "test", per_class=1)
+    assert data.description == "cifar10/test: 10 images (1 per class, seed 0; data set partial: 20/10000)"
+    run.record_not_run("stopped here")
+    record = json.loads(next((tmp_path / "results" / "records").glob("*.json")).read_text())
+    assert record["data_fingerprint"] == {"cifar10/test": find_source("cifar10", "test", root).fingerprint}
+    assert "partial: 20/10000" in record["data"]
+    (root / "cifar10" / "test" / "cat" / "0001.jpg").unlink()  # a deleted image changes what the record carries
+    assert find_source("cifar10", "test", root).fingerprint != record["data_fingerprint"]["cifar10/test"]
+
+
+def test_require_data_refuses_a_partial_data_set_up_front(tmp_path):
+    from harness.pytest_plugin import _require_data
+
+    from .helpers import write_cifar, write_tiny
+
+    root = write_tiny(write_cifar(tmp_path / "data"), per_class=1)
+    with pytest.raises(pytest.UsageError, match=r"missing or partial") as info:
+        _require_data(root)
+    assert ("cifar10/train: partial: 30/50000 images; restore it with: python -m harness data import --force "
+            "../shared/data/cifar10-jpeg.tar.xz") in str(info.value)
 
 
 def test_a_claim_over_the_time_budget_is_recorded_not_run_with_its_estimate(tmp_path):

@@ -101,6 +101,7 @@ class ClaimResult:
     seeds: list = field(default_factory=list)
     data: str = ""  # the splits and subsets used
     data_form: str = ""  # the form each data set was read from
+    data_fingerprint: dict = field(default_factory=dict)  # split -> Source.fingerprint of the files it was read from
     reading_text: str = ""
     stability: dict | None = None  # harness.stability.stability(): how often a replicate gives this verdict
 

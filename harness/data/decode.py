@@ -24,7 +24,7 @@ def decode_one(path: str | Path, size: tuple[int, int]) -> np.ndarray:
         with Image.open(path) as img:
             arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"{path}: does not decode as an image ({exc}). Re-import its archive.") from exc
+        raise DataError(f"{path}: does not decode as an image ({exc}). Re-import its archive with --force.") from exc
     if arr.shape[:2] != tuple(size):
         raise DataError(f"{path}: is {arr.shape[1]}x{arr.shape[0]} pixels, expected {size[1]}x{size[0]}.")
     return arr

@@ -6,6 +6,10 @@ from pathlib import Path
 
 from .errors import DataError
 from .manifest import TINY_IMAGENET_MD5, TINY_IMAGENET_URL
+from .paths import writable_data_root
+
+_OFFLINE = "Without network access, import the archives of shared/data instead: " \
+           "python -m harness data import ../shared/data/*.tar.xz"
 
 
 def download(dataset: str, root: Path) -> None:
@@ -13,18 +17,19 @@ def download(dataset: str, root: Path) -> None:
     from torchvision.datasets import CIFAR10
     from torchvision.datasets.utils import download_and_extract_archive
 
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    if dataset not in ("cifar10", "tiny-imagenet"):
+        raise DataError(f"unknown data set {dataset!r}: choose cifar10 or tiny-imagenet.")
+    root = writable_data_root(Path(root))
+    # What torchvision leaves behind when the file it fetched fails its checksum.
+    fetched = root / ("cifar-10-python.tar.gz" if dataset == "cifar10" else Path(TINY_IMAGENET_URL).name)
     try:
         if dataset == "cifar10":
             for train in (True, False):
                 CIFAR10(str(root), train=train, download=True)
-        elif dataset == "tiny-imagenet":
-            download_and_extract_archive(TINY_IMAGENET_URL, str(root), md5=TINY_IMAGENET_MD5)
         else:
-            raise DataError(f"unknown data set {dataset!r}: choose cifar10 or tiny-imagenet.")
+            download_and_extract_archive(TINY_IMAGENET_URL, str(root), md5=TINY_IMAGENET_MD5)
     except OSError as exc:
-        raise DataError(
-            f"downloading {dataset} failed ({exc}). Without network access, import the archives of "
-            "shared/data instead: python -m harness data import ../shared/data/*.tar.xz"
-        ) from exc
+        raise DataError(f"downloading {dataset} failed ({exc}). {_OFFLINE}") from exc
+    except RuntimeError as exc:  # torchvision's "not found or corrupted": the file fetched fails its checksum
+        raise DataError(f"downloading {dataset} gave a file that fails its checksum ({exc}); delete {fetched} and "
+                        f"download again. {_OFFLINE}") from exc

@@ -29,6 +29,8 @@ class ImageSet:
     images: np.ndarray
     labels: np.ndarray
     subset: str
+    fingerprint: str = ""  # the source's: what was on disk when these were read
+    partial: str | None = None  # Source.shortfall(): the split is not the whole data set
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -68,6 +70,8 @@ def load_images(dataset: str, split: str, root: Path, per_class: int | None = No
     subset = "all" if per_class is None else f"{per_class} per class, seed {seed}"
     key = fingerprint(source.fingerprint, split, subset)[:20]
     path = cache_dir(Path(root)) / f"{dataset}-{split}-{key}.npz"
+    labels = source.labels[indices]
+    shape = (len(indices), *source.image_size, 3)
 
     def build():
         log.info("decoding %d images of %s/%s from %s", len(indices), dataset, split, source.location)
@@ -75,8 +79,18 @@ def load_images(dataset: str, split: str, root: Path, per_class: int | None = No
             images = source.read_arrays()[indices]
         else:
             images = decode_files([source.files[i] for i in indices], source.image_size, log=log.info)
-        return {"images": images, "labels": source.labels[indices]}
+        return {"images": images, "labels": labels}
 
-    arrays = cached_arrays(path, build)
+    def check(arrays) -> str | None:
+        # A cache from another version of this code, or written over, must not reach training (nor a KeyError).
+        if sorted(arrays) != ["images", "labels"]:
+            return f"it holds arrays {sorted(arrays)}, expected images and labels"
+        if arrays["images"].shape != shape or arrays["images"].dtype != np.uint8:
+            return f"its images are {arrays['images'].dtype} {arrays['images'].shape}, expected uint8 {shape}"
+        if not np.array_equal(arrays["labels"], labels):
+            return "its labels differ from the source's"
+        return None
+
+    arrays = cached_arrays(path, build, check)
     return ImageSet(dataset, split, source.form, source.location, source.classes,
-                    arrays["images"], arrays["labels"], subset)
+                    arrays["images"], arrays["labels"], subset, source.fingerprint, source.shortfall())

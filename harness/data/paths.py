@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+
+from .errors import DataError, unwritable
 
 ENV_VAR = "HARNESS_DATA"
 
@@ -15,13 +18,32 @@ def default_data_root() -> Path:
 
 
 def resolve_data_root(option: str | os.PathLike | None = None) -> Path:
-    """The data root: the explicit option first, then $HARNESS_DATA, then the user cache folder."""
+    """The data root: the explicit option first, then $HARNESS_DATA, then the user cache folder.
+
+    DataError, naming where the choice came from, if it is an existing file rather than a folder.
+    """
     if option:
-        return Path(option).expanduser().resolve()
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser().resolve()
-    return default_data_root()
+        root, named = Path(option).expanduser().resolve(), f"--data-root {option}"
+    elif os.environ.get(ENV_VAR):
+        root, named = Path(os.environ[ENV_VAR]).expanduser().resolve(), f"${ENV_VAR}={os.environ[ENV_VAR]}"
+    else:
+        root, named = default_data_root(), f"the default data root {default_data_root()}"
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{named}: is a file, not a folder; give --data-root a folder (it is made if absent).")
+    return root
+
+
+def writable_data_root(root: Path) -> Path:
+    """``root``, made if absent, once a file could be written there; DataError naming --data-root if not."""
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise unwritable(root, exc, "into the data root") from None
+    return root
 
 
 def cache_dir(root: Path) -> Path:

@@ -29,6 +29,13 @@ TINY_HINT = (
     _IMPORT.format("tiny-imagenet-200-*.tar.xz")
     + "  (or `python -m harness data download tiny-imagenet` where the network allows)"
 )
+# Extracting again puts back what was deleted (an import skips an archive already imported unless --force).
+RESTORE_HINT = {
+    "cifar10": "python -m harness data import --force ../shared/data/cifar10-jpeg.tar.xz",
+    "tiny-imagenet": "python -m harness data import --force ../shared/data/tiny-imagenet-200-*.tar.xz",
+}
+FULL_SIZES = {("cifar10", "train"): 50_000, ("cifar10", "test"): 10_000,
+              ("tiny-imagenet", "train"): 100_000, ("tiny-imagenet", "val"): 10_000}
 
 
 @dataclass
@@ -42,13 +49,24 @@ class Source:
     classes: list[str]
     labels: np.ndarray
     image_size: tuple[int, int]
-    fingerprint: str
+    fingerprint: str  # of the files listed (names and sizes) and of the archives imported: no image is read
     files: list[Path] | None = None
     # For forms that already hold arrays (the official pickles): returns all images.
     read_arrays: Callable[[], np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def shortfall(self) -> str | None:
+        """``'partial: N/F'`` when this split holds N images and the whole data set F; None when it holds F."""
+        full = FULL_SIZES[(self.dataset, self.split)]
+        return None if len(self) == full else f"partial: {len(self)}/{full}"
+
+
+def _class_folders(folder: Path) -> list[str]:
+    """The sub-folders of ``folder`` by name, hidden ones left out: no class name starts with a dot, and tools
+    drop such folders unasked (Jupyter's .ipynb_checkpoints); they hold no image the harness would read."""
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _listing_fingerprint(files: list[Path], base: Path, extra) -> str:
@@ -66,19 +84,21 @@ def find_cifar10(root: Path, split: str) -> Source:
     folder = root / "cifar10" / split
     if not folder.is_dir():
         raise DataMissing("CIFAR-10", str(root), CIFAR10_HINT)
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    classes = _class_folders(folder)
+    extra = sorted(set(classes) - set(CIFAR10_CLASSES))
+    if extra:
+        raise DataError(f"{folder}: {', '.join(extra)}: not a CIFAR-10 class folder; move it out of the data root "
+                        "(a re-import leaves it there).")
     if classes != CIFAR10_CLASSES:
-        raise DataError(
-            f"{folder}: class folders are {classes}, expected the 10 CIFAR-10 classes {CIFAR10_CLASSES}. "
-            "Re-import cifar10-jpeg.tar.xz."
-        )
+        missing = sorted(set(CIFAR10_CLASSES) - set(classes))
+        raise DataError(f"{folder}: class folders {missing} are missing; restore them with: {RESTORE_HINT['cifar10']}")
     files, labels = [], []
     for label, name in enumerate(classes):
         found = sorted((folder / name).glob("*.jpg")) + sorted((folder / name).glob("*.png"))
         files += found
         labels += [label] * len(found)
     if not files:
-        raise DataError(f"{folder}: no images. Re-import cifar10-jpeg.tar.xz.")
+        raise DataError(f"{folder}: no images; restore them with: {RESTORE_HINT['cifar10']}")
     imported = {k: v for k, v in read_imported(root).items() if k.startswith("cifar10")}
     return Source(
         "cifar10", split, "JPEG ImageFolder (shared/data)", folder, classes, np.asarray(labels, np.int64),
@@ -122,10 +142,10 @@ def find_tiny_imagenet(root: Path, split: str) -> Source:
         train = base / "train"
         if not train.is_dir():
             raise DataMissing("Tiny ImageNet train split", str(base), TINY_HINT)
-        present = sorted(p.name for p in train.iterdir() if p.is_dir())
-        unknown = sorted(set(present) - set(wnids))
+        unknown = sorted(set(_class_folders(train)) - set(wnids))
         if unknown:
-            raise DataError(f"{train}: class folders {unknown[:5]} are not in {wnids_file}.")
+            raise DataError(f"{train}: {', '.join(unknown[:5])}: not a class of {wnids_file}; move it out of the "
+                            "data root (a re-import leaves it there).")
         for wnid in wnids:
             found = sorted((train / wnid / "images").glob("*.JPEG"))
             files += found
@@ -144,9 +164,12 @@ def find_tiny_imagenet(root: Path, split: str) -> Source:
                 raise DataError(f"{annotations}:{line_no}: class {parts[1:2]} is not in {wnids_file}.")
             files.append(base / "val" / "images" / parts[0])
             labels.append(index[parts[1]])
-        missing = [f for f in files[:1] + files[-1:] if not f.is_file()]
-        if missing:
-            raise DataError(f"{missing[0]}: listed in {annotations} but missing. Re-import the val archive.")
+        # An image listed but deleted makes the split partial (as a deleted train image does), not a traceback.
+        present = [f.is_file() for f in files]
+        if not any(present):
+            raise DataMissing("Tiny ImageNet val images", str(base / "val" / "images"), TINY_HINT)
+        files = [f for f, there in zip(files, present) if there]
+        labels = [label for label, there in zip(labels, present) if there]
     imported = {k: v for k, v in read_imported(root).items() if k.startswith("tiny-imagenet")}
     return Source(
         "tiny-imagenet", split, "official tiny-imagenet-200 layout", base / split, wnids,
