@@ -192,8 +192,8 @@ def short_measured(r: dict, width: int = 44) -> str:
 
 def rule_kind(rule: str) -> str:
     """The rule's name from a part's rule text: figure, change, ordering, per seed, all cases, existence …"""
-    head = rule.split(":", 1)[0]
-    return head.split(" (", 1)[0].strip()
+    head = rule.split(":", 1)[0].split(" (", 1)[0].strip()
+    return head if len(head) <= 16 else head.split(" ", 1)[0]  # 'ARTIFACT if the correct evaluation …' → ARTIFACT
 
 
 def primary_rules(r: dict) -> str:
@@ -246,13 +246,14 @@ def summary_rows(records: list[dict], profile: str, here: bool = False) -> list[
     not_run = [r for r in records if r["verdict"] == "NOT RUN"]
     lines = []
     if decided:
-        header = ["claim", "reading", "the report says", "measured [interval] (kind)", "rule",
-                  _verdict_header(profile), "stability"]
+        header = ["claim", "reading", "the report says", "measured [interval] (kind)",
+                  f"{_verdict_header(profile)} · rule · stability"]
         rows = []
-        for r in decided:
+        for r in decided:  # five columns: GitHub's page width holds them without scrolling sideways
+            verdict = " · ".join(x for x in (_verdict_cell(r["verdict"], profile), primary_rules(r),
+                                             _short_stability(r.get("stability"))) if x)
             cells = [f"[{r['claim_id']}]({detail_link(r, here)})", _cell(r["reading"]), "",
-                     _cell(short_measured(r)), _cell(primary_rules(r)), _verdict_cell(r["verdict"], profile),
-                     _cell(_short_stability(r.get("stability")))]
+                     _cell(short_measured(r)), _cell(verdict)]
             room = WIDTH - len(_row(cells))
             cells[2] = _cell(_cut(r["claimed"], max(room, 12)))
             while len(_row(cells)) > WIDTH and len(cells[2]) > 2:  # escaped pipes take room too
@@ -318,10 +319,9 @@ def legend(profile: str) -> str:
         "is set against); *bounds* are the two one-sided 95 % bounds of a mean or a difference (a 90 % interval, "
         "as its test is one-sided); *mean* a two-sided 95 % interval of the mean; *rate* one-sided 95 % "
         "Clopper–Pearson bounds of a per-seed rate.",
-        "- **rule**: the rule (below) that decided the verdict, one for each kind of primary part; the detail "
-        "names every part, its test and the verdicts beside it.",
-        f"- **{_verdict_header(profile)}**: links to the claim's detail: every part with its claimed and measured "
-        "figures, rule, test and verdict; the reading's choices; the data; the curves.",
+        f"- **{_verdict_header(profile)} · rule · stability**: the verdict; the rule (below) that decided it, one "
+        "for each kind of primary part; and its stability. The claim's link opens its detail: every part with its "
+        "claimed and measured figures, rule, test and verdict; the reading's choices; the data; the curves.",
         "- **stability**: the share of bootstrap replicates of the seeds that give the same verdict; *unstable* "
         "below 0.9 (the detail gives what 10 and 20 seeds would give, and the replicate set a later run may "
         "measure without failing).",
