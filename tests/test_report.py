@@ -53,8 +53,9 @@ def test_records_tables_csv_and_plots(tmp_path):
     assert "| **NOT REPRODUCED**" in (tmp_path / "README.md").read_text()
     detail = (tmp_path / "r002.md").read_text()
     assert "momentum=0.9" in detail and "Where the report is silent" in detail
-    # Each reading explained once below the table (for each of the two claims that have it), not in the rows.
-    assert detail.count("the tutorial's momentum; loss = the mean over each epoch") == 2
+    # Each recorded reading's choices explained once, in its detail section, never in the summary rows.
+    assert detail.count("the tutorial's momentum; loss = the mean over each epoch") == 1
+    assert "the tutorial's momentum" not in (tmp_path / "README.md").read_text()
 
 
 def test_a_plot_drawn_when_its_claim_was_recorded_is_kept_until_the_record_changes(tmp_path):

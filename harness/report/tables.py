@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from pathlib import Path
-
-import pandas as pd
 
 from ..atomic import write_text_set
 from ..claims import catalog
@@ -147,31 +146,221 @@ def _header(environment: dict, records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _markdown(df: pd.DataFrame) -> str:
-    return df.to_markdown(index=False) if len(df) else "_no claims recorded_"
+WIDTH = 200  # no line of a summary table wider than this: GitHub's page width, read without sideways scrolling
+
+_TAGS = {"prediction": "run", "mean": "bounds", "rate": "rate"}
 
 
-def summary_markdown(records: list[dict], environment: dict) -> str:
-    """``results/<profile>/README.md``: header, verdict counts, and one row per claim and reading."""
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut at a word boundary to at most ``width`` characters, with an ellipsis where cut."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    cut = text[:max(width - 1, 1)]
+    if " " in cut[width // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def _g(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def interval_tag(iv: dict | None) -> str:
+    """The short word a summary cell prints for an interval's kind (the legend says what each means)."""
+    if not iv:
+        return ""
+    if iv.get("kind") == "mean" and not str(iv.get("sides", "")).startswith("one-sided"):
+        return "mean"
+    return _TAGS.get(iv.get("kind", "mean"), iv.get("kind", ""))
+
+
+def short_measured(r: dict, width: int = 44) -> str:
+    """A record's headline figure with its interval and the interval's kind, for a summary cell."""
+    iv = r.get("interval")
+    unit = f" {r['unit']}" if r.get("unit") else ""
+    if iv and iv.get("mean") is not None and iv.get("low") is not None and iv.get("high") is not None:
+        return f"{_g(iv['mean'])} [{_g(iv['low'])}, {_g(iv['high'])}]{unit} ({interval_tag(iv)})"
+    if iv and iv.get("mean") is not None:
+        return f"{_g(iv['mean'])}{unit} (n={iv.get('n')})"
+    return _cut(r.get("measured", ""), width)
+
+
+def rule_kind(rule: str) -> str:
+    """The rule's name from a part's rule text: figure, change, ordering, per seed, all cases, existence …"""
+    head = rule.split(":", 1)[0].split(" (", 1)[0].strip()
+    return head if len(head) <= 16 else head.split(" ", 1)[0]  # 'ARTIFACT if the correct evaluation …' → ARTIFACT
+
+
+def primary_rules(r: dict) -> str:
+    """The rules that decided a record: its primary parts' rules, each named once."""
+    kinds = [rule_kind(p.get("rule", "")) for p in r.get("parts") or [] if p.get("judged", True) and p.get("verdict")]
+    return " + ".join(dict.fromkeys(k for k in kinds if k))
+
+
+def anchor(record: dict) -> str:
+    """The id of a record's detail section in its report's file: the claim's name and the reading's place in the
+    catalogue (short, so that summary lines stay narrow; the section's heading names the reading)."""
+    claim = catalog.get(record["claim_id"])
+    names = [reading.name for reading in claim.readings]
+    place = names.index(record["reading"]) + 1 if record["reading"] in names else _slug_words(record["reading"])
+    return f"{claim_anchor(record['claim_id'])}-{place}"
+
+
+def claim_anchor(claim_id: str) -> str:
+    return _slug_words(claim_id.split(".", 1)[-1])
+
+
+def _slug_words(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def detail_link(record: dict, here: bool = False) -> str:
+    """Where a record's detail section is: ``r002.md#depth-sweep-1`` (``#depth-sweep-1`` within that file)."""
+    return ("" if here else _report_file(_report_of(record))) + "#" + anchor(record)
+
+
+def not_run_estimate(record: dict) -> str:
+    """A NOT RUN record's estimate in one line: what it needs and on what, without the basis (the detail has it)."""
+    text = record.get("notes") or record.get("measured") or ""
+    text = re.sub(r" \(\d[^()]*(?:\([^()]*\)[^()]*)*steps[^()]*(?:\([^()]*\)[^()]*)*\)", "", text)
+    return _cut(text, 110)
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows)]
+
+
+def summary_rows(records: list[dict], profile: str, here: bool = False) -> list[str]:
+    """The summary table of ``records``: decided rows first, then NOT RUN rows grouped with their estimates; every
+    line at most WIDTH characters (the report's words are cut to fit; the detail has them whole)."""
+    decided = [r for r in records if r["verdict"] != "NOT RUN"]
+    not_run = [r for r in records if r["verdict"] == "NOT RUN"]
+    lines = []
+    if decided:
+        header = ["claim", "reading", "the report says", "measured [interval] (kind)",
+                  f"{_verdict_header(profile)} · rule · stability"]
+        rows = []
+        for r in decided:  # five columns: GitHub's page width holds them without scrolling sideways
+            verdict = " · ".join(x for x in (_verdict_cell(r["verdict"], profile), primary_rules(r),
+                                             _short_stability(r.get("stability"))) if x)
+            cells = [f"[{r['claim_id']}]({detail_link(r, here)})", _cell(r["reading"]), "",
+                     _cell(short_measured(r)), _cell(verdict)]
+            room = WIDTH - len(_row(cells))
+            cells[2] = _cell(_cut(r["claimed"], max(room, 12)))
+            while len(_row(cells)) > WIDTH and len(cells[2]) > 2:  # escaped pipes take room too
+                cells[2] = _cell(_cut(r["claimed"], len(cells[2]) - 4))
+            rows.append(cells)
+        lines += _table(header, rows)
+    if not_run:
+        lines += ["", f"**NOT RUN** ({len(not_run)}): each needs more than this session had; the estimate and its "
+                  "basis are in the detail.", ""]
+        rows = []
+        for r in not_run:
+            cells = [f"[{r['claim_id']}]({detail_link(r, here)})", _cell(r["reading"]), ""]
+            cells[2] = _cell(_cut(not_run_estimate(r), max(WIDTH - len(_row(cells)), 12)))
+            rows.append(cells)
+        lines += _table(["claim", "reading", "NOT RUN: needs"], rows)
+    return lines or ["_no claims recorded_"]
+
+
+def _short_stability(s: dict | None) -> str:
+    if not s:
+        return "—"
+    if s.get("draws", 0) == 0:
+        return "1 (deterministic)"
+    return f"{s['same']:.2f}" + ("" if s.get("stable") else " unstable")
+
+
+def _control(records: list[dict]) -> list[dict]:
+    return [r for r in records if catalog.get(r["claim_id"]).control]
+
+
+def counts_line(records: list[dict], all_records: list[dict], profile: str) -> str:
+    """Claims, readings, each verdict, and the control's verdict, in one line."""
+    counts = Counter(r["verdict"] for r in records)
+    order = ["REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE", "ARTIFACT", "NOT RUN"]
+    verdicts = ", ".join(f"{k} {counts[k]}" for k in sorted(counts, key=lambda v: (order + [v]).index(v)))
+    claims = len({r["claim_id"] for r in records})
+    control = [f"{r['claim_id']} [{r['reading']}] {_verdict_cell(r['verdict'], profile)}" for r in _control(all_records)]
+    wall = sum(r.get("wall_s", 0) for r in records)
+    return (f"{claims} claim{'s' * (claims != 1)}, {len(records)} reading{'s' * (len(records) != 1)}: {verdicts}; "
+            f"control: {'; '.join(control) or 'none recorded'}; wall time {wall:.0f} s.")
+
+
+def _forest_image(results_dir_plots: set[str] | None, report: str) -> list[str]:
+    from .forest import forest_name
+
+    name = forest_name(report)
+    if results_dir_plots is not None and name not in results_dir_plots:
+        return []
+    return [f"![Forest plot of report {report}: each judged figure's interval beside the claim](plots/{name})", ""]
+
+
+def _report_title(report: str) -> str:
+    return f"Report {report}" if report[0].isdigit() else "Positive controls"
+
+
+def legend(profile: str) -> str:
+    """What the tables' columns, interval kinds and stability mean, and the verdict rules: once, at the end."""
+    return "\n".join([
+        '<a id="legend"></a>', "", "## How to read these tables", "",
+        "- **the report says**: the report's figure or statement (cut to fit; the detail has it whole).",
+        "- **measured [interval] (kind)**: the headline figure of the claim's primary part and its interval; the kind "
+        "says which interval: *run* is the 95 % prediction interval of one run of the recipe (what a one-run figure "
+        "is set against); *bounds* are the two one-sided 95 % bounds of a mean or a difference (a 90 % interval, "
+        "as its test is one-sided); *mean* a two-sided 95 % interval of the mean; *rate* one-sided 95 % "
+        "Clopper–Pearson bounds of a per-seed rate.",
+        f"- **{_verdict_header(profile)} · rule · stability**: the verdict; the rule (below) that decided it, one "
+        "for each kind of primary part; and its stability. The claim's link opens its detail: every part with its "
+        "claimed and measured figures, rule, test and verdict; the reading's choices; the data; the curves.",
+        "- **stability**: the share of bootstrap replicates of the seeds that give the same verdict; *unstable* "
+        "below 0.9 (the detail gives what 10 and 20 seeds would give, and the replicate set a later run may "
+        "measure without failing).",
+        "- **forest plot**: one line per judged figure: the claimed band (grey; an ordering's region above its "
+        "margin, a rate's above 1/2) and the report's figure (◆) beside the measured interval, coloured by the "
+        "part's verdict; each line on its own scale.",
+        "- **curves**: the mean over seeds with the seeds' min–max band, named in the report's words; ★ marks the "
+        "report's own figure where it gives one for that curve.",
+        "", verdict_rules(), "",
+    ])
+
+
+def summary_markdown(records: list[dict], environment: dict, plots: set[str] | None = None) -> str:
+    """``results/<profile>/README.md``: the header, then a short section a report (its counts, forest plot and
+    summary table linking each row to its detail in ``r<report>.md``), then the legend."""
     records = _sorted(records)
     profile = environment["profile"]
     counts = Counter(r["verdict"] for r in records)
-    table = pd.DataFrame([{
-        "claim": r["claim_id"], "reading": r["reading"], "the report says": r["claimed"],
-        "measured (headline; its interval says its kind)": r["measured"],
-        _verdict_header(profile): _verdict_cell(r["verdict"], profile), "stability": stability_words(r.get("stability")),
-        "primary parts": parts_text(r), "wall s": f"{r.get('wall_s', 0):.1f}",
-    } for r in records])
     total_wall = sum(r.get("wall_s", 0) for r in records)
+    reports = _reports(records)
     parts = [
         f"# Claim results — {profile} profile", "", _header(environment, records), "",
         *([SMOKE_NOTE, ""] if profile != "full" else []), *_control_warning(records),
         "Verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; wall time of the claims {total_wall:.0f} s.",
-        "", _markdown(table), "", "Per-report detail, with every reading's choices: "
-        + ", ".join(f"[{_report_file(rep)}]({_report_file(rep)})" for rep in _reports(records)) + ".",
-        "Per-epoch curves: `plots/`. Machine-readable: [claims.csv](claims.csv).", "", verdict_rules(), "",
+        "", "Reports: " + " · ".join(f"[{_report_title(rep)}](#{_report_anchor(rep)})" for rep in reports)
+        + " · [how to read these tables](#legend) · machine-readable: [claims.csv](claims.csv)", "",
     ]
+    for report in reports:
+        mine = [r for r in records if _report_of(r) == report]
+        parts += [f'<a id="{_report_anchor(report)}"></a>', "", f"## {_report_title(report)}", "",
+                  counts_line(mine, records, profile), "", *_forest_image(plots, report),
+                  *summary_rows(mine, profile), "",
+                  f"Every claim's detail, readings and curves: [{_report_file(report)}]({_report_file(report)}).", ""]
+    parts += [legend(profile)]
     return "\n".join(parts)
+
+
+def _report_anchor(report: str) -> str:
+    return f"report-{_slug_words(report)}"
 
 
 def _report_of(record: dict) -> str:
@@ -194,37 +383,84 @@ def _control_warning(records: list[dict]) -> list[str]:
         [""] if failed else [])
 
 
-def report_markdown(report: str, records: list[dict], environment: dict) -> str:
-    """``results/<profile>/r<report>.md``: every claim of one report with its readings, parts and figures."""
+def _part_lines(part: dict) -> list[str]:
+    verdict = part.get("verdict")
+    role = "primary" if part.get("judged", True) and verdict else ("beside" if verdict else "shown")
+    head = f"- **{_cell(part['name'])}** ({role}): " + (f"**{verdict}**" if verdict else "a figure, not judged")
+    if part.get("reason") and verdict == "INCONCLUSIVE":
+        head += f" ({_REASONS.get(part['reason'], part['reason'])})"
+    lines = [head, f"  - claimed {part.get('claimed') or '—'}; measured {part.get('measured') or '—'}"]
+    if part.get("rule"):
+        lines.append(f"  - rule and test: {part['rule']}")
+    if part.get("modes"):
+        lines.append(f"  - modes: {part['modes'].get('text', part['modes'])}")
+    return lines
+
+
+def detail_markdown(r: dict, profile: str, plots: set[str] | None = None) -> list[str]:
+    """The detail section of one record: verdict, figures, every part, the reading's choices, data, notes, curves."""
+    from .plots import plot_path
+
+    claim = catalog.get(r["claim_id"])
+    try:
+        reading = claim.reading(r["reading"])
+        choices = reading.why + (" (" + ", ".join(f"{k}={v}" for k, v in reading.choices.items()) + ")"
+                                 if reading.choices else "")
+    except KeyError:
+        choices = r.get("reading_text", "")
+    s = r.get("stability")
+    stab = _short_stability(s)
+    if s and s.get("draws", 0):
+        stab = stability_words(s) + ("; replicate set: " + ", ".join(s.get("set", [])) if s.get("set") else "")
+    seeds = r.get("seeds") or []
+    lines = [f'<a id="{anchor(r)}"></a>', "", f"### {r['claim_id']} — {r['reading']}: "
+             f"{_verdict_cell(r['verdict'], profile)}", "",
+             f"- reading `{r['reading']}`: {choices}",
+             f"- the report says: {r['claimed']}",
+             f"- measured: {r.get('measured') or '—'}"]
+    if r.get("interval"):
+        lines.append(f"- headline: {format_interval(r)}" + (f"; metric: {r['metric']}" if r.get("metric") else ""))
+    if primary_parts(r):
+        lines.append(f"- decided by: {'; '.join(primary_parts(r))} ({primary_rules(r)} rule)")
+    lines += [f"- stability: {stab}",
+              f"- seeds: {len(seeds)}" + (f" ({', '.join(map(str, seeds))})" if seeds else "")
+              + f"; wall time {r.get('wall_s', 0):.1f} s"]
+    if r.get("data"):
+        lines.append(f"- data: {r['data']}")
+    if r.get("figures"):
+        lines.append("- other figures: " + "; ".join(f"{k} = {_fmt(v)}" for k, v in r["figures"].items()))
+    if r.get("notes"):
+        lines.append(f"- notes: {r['notes']}")
+    if r.get("parts"):
+        lines += ["", "Parts:", ""] + [line for part in r["parts"] for line in _part_lines(part)]
+    plot = plot_path(Path("."), r).relative_to(".")
+    if r.get("curves") and (plots is None or plot.name in plots):
+        lines += ["", f"![{r['claim_id']} — {r['reading']}: curves]({plot.as_posix()})"]
+    return lines + [""]
+
+
+def report_markdown(report: str, records: list[dict], environment: dict, plots: set[str] | None = None) -> str:
+    """``results/<profile>/r<report>.md``: the report's forest plot and summary table, then a section a claim (how
+    it is checked, where the report is silent) with a small section a reading (parts, figures, curves)."""
     profile = environment["profile"]
-    records = [r for r in _sorted(records) if _report_of(r) == report]
-    rows = []
-    for r in records:
-        claim = catalog.get(r["claim_id"])
-        figures = "; ".join(f"{k} = {_fmt(v)}" for k, v in r.get("figures", {}).items())
-        rows.append({
-            "claim": r["claim_id"], "section": claim.section, "reading": r["reading"],
-            "the report says": r["claimed"], "measured": r["measured"], "metric": r.get("metric", ""),
-            "headline [interval] (kind)": format_interval(r), _verdict_header(profile): _verdict_cell(r["verdict"], profile),
-            "stability": stability_words(r.get("stability")),
-            "parts": parts_text(r, judged_only=False), "other figures": figures, "data": r.get("data", ""),
-            "notes": r.get("notes", ""),
-        })
-    choices = []
+    all_records = _sorted(records)
+    records = [r for r in all_records if _report_of(r) == report]
+    out = [f"# {_report_title(report)} — {profile} profile", "", _header(environment, records), "",
+           *([SMOKE_NOTE, ""] if profile != "full" else []), counts_line(records, all_records, profile), "",
+           *_forest_image(plots, report), *summary_rows(records, profile, here=True), "",
+           "[How to read these tables](#legend) · [all reports](README.md)", ""]
     for claim_id in dict.fromkeys(r["claim_id"] for r in records):
         claim = catalog.get(claim_id)
         opened = "; ".join(f"{k}: {v}" for k, v in claim.open_choices.items())
-        choices.append(f"- `{claim_id}` — check: {claim.check}. Where the report is silent: {opened}. Readings:")
-        # Each reading's explanation once, here, rather than in every row of the table.
-        choices += [f"  - `{reading.name}`: {reading.why}"
-                    + (" (" + ", ".join(f"{k}={v}" for k, v in reading.choices.items()) + ")" if reading.choices else "")
-                    for reading in claim.readings]
-    title = f"Report {report}" if report[0].isdigit() else "Positive controls"
-    return "\n".join([
-        f"# {title} — {profile} profile", "", _header(environment, records), "",
-        *([SMOKE_NOTE, ""] if profile != "full" else []), _markdown(pd.DataFrame(rows)), "", "## How each claim is checked, and the readings taken", "",
-        *choices, "", verdict_rules(), "",
-    ])
+        out += [f'<a id="{claim_anchor(claim_id)}"></a>', "", f"## {claim_id} ({claim.section})", "",
+                f"> {claim.statement}", "", f"- check: {claim.check}", f"- Where the report is silent: {opened}",
+                f"- metric: {claim.metric}", "- readings: " + ", ".join(f"`{reading.name}`" for reading in claim.readings)
+                + " (each recorded one's choices in its section below)", ""]
+        for r in records:
+            if r["claim_id"] == claim_id:
+                out += detail_markdown(r, profile, plots)
+    out += [legend(profile)]
+    return "\n".join(out)
 
 
 def _fmt(value) -> str:
@@ -251,9 +487,16 @@ INCOMPLETE_NOTE = ("> **INCOMPLETE:** this session was interrupted. The rows bel
 
 def write_tables(results_dir: Path, records: list[dict], environment: dict, incomplete: bool = False) -> list[Path]:
     """Write README.md, one r<report>.md a report and claims.csv as one set (a reader never sees old and new
-    files mixed, even after a kill); returns the paths written."""
+    files mixed, even after a kill); returns the paths written. Images are linked where their plots will be
+    drawn: a record's curves, and a report's forest plot where it has a judged figure."""
+    from .forest import forest_lines, forest_name
+    from .plots import plot_path
+
     note = INCOMPLETE_NOTE if incomplete else ""
-    files = {"README.md": note + summary_markdown(records, environment), "claims.csv": claims_csv(records)}
+    plots = {plot_path(Path("."), r).name for r in records if r.get("curves")}
+    plots |= {forest_name(rep) for rep in _reports(records)
+              if forest_lines([r for r in _sorted(records) if _report_of(r) == rep])}
+    files = {"README.md": note + summary_markdown(records, environment, plots), "claims.csv": claims_csv(records)}
     for report in _reports(records):
-        files[_report_file(report)] = report_markdown(report, records, environment)
-    return write_text_set(Path(results_dir), files)
+        files[_report_file(report)] = report_markdown(report, records, environment, plots)
+    return write_text_set(Path(results_dir).resolve(), files)  # atomic.write_text_set needs an absolute folder
