@@ -62,7 +62,8 @@ def benchmarks_markdown(throughput: dict[tuple[str, str], float], flops_per_imag
         f"device: {environment['device']}",
         f"torch {environment['torch']}, CUDA {environment['cuda']}, Python {environment['python']}",
         f"commit: {environment['commit']}",
-        f"written: {environment['date']}" + (f", after a session of {hours(wall_s)}" if wall_s is not None else ""),
+        # The environment's date is the session's start (its header is made then), not when this file is written.
+        f"started: {environment['date']}" + (f"; the session took {hours(wall_s)}" if wall_s is not None else ""),
         "numerics: " + ", ".join(f"{k} {v}" for k, v in environment.get("numerics", {}).items()),
         f"allocator (every variant's, the naive loop's too): {environment.get('allocator', 'not recorded')}",
         "measured: images per second of training (forward, backward, optimizer step), counted over all ensemble "
