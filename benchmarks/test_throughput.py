@@ -1,7 +1,8 @@
 """Training throughput of the engine against the reports' naive loop, with pytest-benchmark.
 
-Run without -n: ``pytest benchmarks --benchmark-only``. Timings never decide a
-test; the asserts only check that each timed run trained.
+Run without -n: ``pytest --benchmark-only`` (or ``pytest benchmarks --benchmark-only``); it writes
+results/BENCHMARKS.md and results/benchmarks.png. Timings never decide a test; the asserts only check that each
+timed run trained.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from harness.train import Ensemble, TrainConfig, build_members, train, train_tog
 
 from .conftest import FLOPS_PER_IMAGE, NOTES, record_throughput
 from .flops import training_flops_per_image
+from .report import NAIVE
 
 MODELS = {
     "r002 CNN, 3 FC (batch 4)": ("cifar10", lambda: CifarCNN(3, "tanh"), 4),
@@ -96,7 +98,7 @@ def test_naive_baseline(benchmark, harness, bench_data, model):
         return losses
 
     losses = benchmark.pedantic(one_round, rounds=3, warmup_rounds=1)
-    record_throughput(model, "baseline: DataLoader, fp32, 1 model, sync each step", n * batch, benchmark)
+    record_throughput(model, NAIVE, n * batch, benchmark)
     assert len(losses) == n and np.isfinite(losses).all()
 
 
