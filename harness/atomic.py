@@ -62,7 +62,7 @@ def write_text_set(folder: Path, files: dict[str, str]) -> list[Path]:
     A kill while the set is renamed into place leaves its journal; :func:`finish_interrupted_set` (called here
     first, and by every reader of a results folder) completes it. Returns the paths written.
     """
-    folder = Path(folder)
+    given, folder = Path(folder), Path(folder).absolute()  # mkstemp names files absolutely
     finish_interrupted_set(folder)
     staged: dict[str, str] = {}
     try:
@@ -80,7 +80,7 @@ def write_text_set(folder: Path, files: dict[str, str]) -> list[Path]:
             (folder / tmp).unlink(missing_ok=True)
         raise
     finish_interrupted_set(folder)
-    return [folder / name for name in files]
+    return [given / name for name in files]
 
 
 def finish_interrupted_set(folder: Path) -> None:

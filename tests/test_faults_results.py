@@ -122,6 +122,12 @@ def test_a_kill_while_the_tables_are_renamed_leaves_a_set_the_next_reader_comple
     assert not list(tmp_path.glob(".*"))  # neither the journal nor a staged file is left
 
 
+def test_a_set_is_written_into_a_folder_given_relative(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert atomic.write_text_set(Path("results"), {"README.md": "x"}) == [Path("results/README.md")]
+    assert (tmp_path / "results" / "README.md").read_text() == "x"
+
+
 def test_files_written_atomically_get_the_mode_the_umask_gives(tmp_path):
     old = os.umask(0o022)
     try:

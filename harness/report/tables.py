@@ -499,4 +499,4 @@ def write_tables(results_dir: Path, records: list[dict], environment: dict, inco
     files = {"README.md": note + summary_markdown(records, environment, plots), "claims.csv": claims_csv(records)}
     for report in _reports(records):
         files[_report_file(report)] = report_markdown(report, records, environment, plots)
-    return write_text_set(Path(results_dir).resolve(), files)  # atomic.write_text_set needs an absolute folder
+    return write_text_set(Path(results_dir), files)
