@@ -5,8 +5,10 @@ config, data, seeds, teacher) and by the code training depends on (a hash of the
 ``TRAINING_CODE`` and of the suite module that defines the run), so a change to the engine, the
 models, the data pipeline or the suite trains again, and a change to a judge, a table or the CLI
 does not (``python -m harness rejudge`` re-judges stored records without training). Entries hold plain tensors, numbers and strings only, loaded with
-``torch.load(weights_only=True)`` (no code runs on load), and a SHA-256 beside each: a
-corrupt or truncated entry is reported and trained again, never trusted.
+``torch.load(weights_only=True)`` (no code runs on load), with a SHA-256 beside each; each also records the key,
+code hash and seeds of its run, compared with those asked for on load (a checksum only proves that a file matches
+its own checksum file, not that it is this run: a copy or sync tool may swap two entries). A corrupt, truncated,
+crafted or another run's entry is reported, removed and trained again, never trusted.
 """
 
 from __future__ import annotations
@@ -89,6 +91,62 @@ def deserialize(payload: dict, model_fn: Callable, device) -> TrainResult:
     )
 
 
+class NotThisRun(ValueError):
+    """An entry whose checksum holds but which records another run than the one asked for."""
+
+
+def _check_identity(payload: dict, expected: dict) -> None:
+    """Raise :class:`NotThisRun` unless ``payload`` records the run ``expected`` names (its key, which holds the
+    run's full specification and its data's description, its code hash, its seeds)."""
+    for name, value in expected.items():
+        if payload.get(name) != value:
+            raise NotThisRun(f"holds another run (its {name} {_short(payload.get(name))}, asked for {_short(value)})")
+
+
+def _short(value) -> str:
+    return f"{value[:12]}…" if isinstance(value, str) and len(value) > 12 else repr(value)
+
+
+def _read(path: Path, expected: dict, decode: Callable[[dict], object]):
+    """``decode`` of the payload at ``path`` once its checksum and identity (``expected``) hold; None when there is
+    none. Anything else (corrupt, truncated, crafted, another run's) is reported, removed, and None: the run is
+    trained again. Any exception counts: loading a crafted file raises what its bytes make it raise
+    (``UnpicklingError`` for a forbidden global), and no entry is worth failing a test over."""
+    if not path.exists():
+        return None
+    try:
+        expected_digest = path.with_suffix(".sha256").read_text().strip()
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != expected_digest:
+            raise ValueError(f"SHA-256 is {actual[:12]}…, expected {expected_digest[:12]}…")
+        payload = torch.load(path, weights_only=True, map_location="cpu")
+        if not isinstance(payload, dict):
+            raise ValueError(f"holds a {type(payload).__name__}, not an entry")
+        _check_identity(payload, expected)
+        return decode(payload)
+    except Exception as exc:  # noqa: BLE001 — see the docstring: reported with its file, then trained again
+        why = str(exc) if isinstance(exc, NotThisRun) else f"corrupt or unreadable: {type(exc).__name__}: {exc}"
+        log.warning("results cache: %s %s; removed, training it again", path, why.splitlines()[0])
+        for stale in (path, path.with_suffix(".sha256")):
+            stale.unlink(missing_ok=True)
+        return None
+
+
+def _write(path: Path, payload: dict) -> None:
+    """``payload`` at ``path`` with its SHA-256 beside, atomically: a reader finds the old file, the new one, or a
+    checksum that does not match (reported and trained again), never a half-written file taken for whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
+        path.with_suffix(".sha256").write_text(digest + "\n")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 class RunCache:
     """Finished runs under ``folder``, one ``.pt`` file and its ``.sha256`` an entry."""
 
@@ -98,38 +156,20 @@ class RunCache:
     def path(self, key: str, code: str) -> Path:
         return self.folder / f"{fingerprint(key, code)[:40]}.pt"
 
-    def load(self, key: str, code: str, model_fn: Callable, device) -> TrainResult | None:
-        """The stored run, or None when there is none or it is corrupt (then it is removed and said so)."""
+    def load(self, key: str, code: str, model_fn: Callable, device, seeds) -> TrainResult | None:
+        """The stored run, or None when there is none, or it is corrupt, crafted or another run's (then it is
+        removed and said so)."""
         path = self.path(key, code)
-        if not path.exists():
-            return None
-        try:
-            expected = path.with_suffix(".sha256").read_text().strip()
-            actual = hashlib.sha256(path.read_bytes()).hexdigest()
-            if actual != expected:
-                raise ValueError(f"SHA-256 is {actual[:12]}…, expected {expected[:12]}…")
-            result = deserialize(torch.load(path, weights_only=True, map_location="cpu"), model_fn, device)
-        except (OSError, ValueError, RuntimeError, KeyError, EOFError, TypeError) as exc:
-            log.warning("results cache: %s is corrupt or unreadable (%s); training it again", path, exc)
-            for stale in (path, path.with_suffix(".sha256")):
-                stale.unlink(missing_ok=True)
-            return None
-        log.info("results cache: loaded %s", path.name)
+        result = _read(path, {"key": key, "code": code, "seeds": [int(s) for s in seeds]},
+                       lambda payload: deserialize(payload, model_fn, device))
+        if result is not None:
+            log.info("results cache: loaded %s", path.name)
         return result
 
     def store(self, key: str, code: str, result: TrainResult) -> Path:
-        """Write ``result`` atomically with its checksum; returns the entry's path."""
+        """Write ``result`` atomically with its checksum and what it is the run of; returns the entry's path."""
         path = self.path(key, code)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(serialize(result), tmp)
-            digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
-            path.with_suffix(".sha256").write_text(digest + "\n")
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        _write(path, {**serialize(result), "key": key, "code": code})
         return path
 
     def entries(self) -> list[Path]:

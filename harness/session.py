@@ -147,7 +147,7 @@ class Harness:
 
         def compute():
             if self.run_cache is not None:
-                cached = self.run_cache.load(key, code, model_fn, self.device)
+                cached = self.run_cache.load(key, code, model_fn, self.device, self.seeds)
                 if cached is not None:
                     return cached
             on_step = None if self.running is None else self._budget_check(self.running, model_spec, cfg, train_data)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -41,8 +44,8 @@ def _data():
     return data
 
 
-def _run(harness, data):
-    return harness.trained(lambda: CifarCNN(3, "tanh"), {"n_fc": 3, "activation": "tanh"}, CFG, data, data)
+def _run(harness, data, cfg=CFG):
+    return harness.trained(lambda: CifarCNN(3, "tanh"), {"n_fc": 3, "activation": "tanh"}, cfg, data, data)
 
 
 def test_a_stored_run_loads_back_equal():
@@ -104,3 +107,57 @@ def test_cache_status_and_clear_on_the_command_line(tmp_path, capsys):
     assert "1 runs" in capsys.readouterr().out
     assert main(["cache", "clear", "--cache-dir", str(cache.folder)]) == 0
     assert "removed 1 cached runs" in capsys.readouterr().out and cache.entries() == []
+
+
+def test_two_swapped_entries_are_each_reported_and_trained_again(tmp_path, monkeypatch, caplog):
+    """A copy or sync tool that swaps two entries (their checksums with them) must not serve one run as the other."""
+    calls = _count_training(monkeypatch)
+    cache, data = RunCache(tmp_path / "cache"), _data()
+    plain = replace(CFG, momentum=0.0)
+    expected = _run(_session(tmp_path, cache), data, plain)
+    _run(_session(tmp_path, cache), data)
+    a, b = cache.entries()
+    for suffix in (".pt", ".sha256"):
+        a_bytes, b_bytes = a.with_suffix(suffix).read_bytes(), b.with_suffix(suffix).read_bytes()
+        a.with_suffix(suffix).write_bytes(b_bytes)
+        b.with_suffix(suffix).write_bytes(a_bytes)
+    with caplog.at_level("WARNING", logger="harness.cache"):
+        again = _run(_session(tmp_path, cache), data, plain)
+    assert len(calls) == 3 and "holds another run" in caplog.text and len(cache.entries()) == 2
+    assert any(str(p) in caplog.text for p in (a, b))
+    np.testing.assert_array_equal(again.history["train_loss"], expected.history["train_loss"])
+
+
+@pytest.mark.parametrize("differs", ["key", "code", "seeds"])
+def test_an_entry_proves_it_is_the_run_asked_for(tmp_path, caplog, differs):
+    cache = RunCache(tmp_path / "cache")
+    result = train(lambda: CifarCNN(3, "tanh"), [0], _data(), None, TrainConfig(epochs=1, batch_size=4, max_steps_per_epoch=2))
+    result.key = "k"
+    stored = cache.store("k", "c", result)
+    asked = {"key": "k", "code": "c", "seeds": [0], differs: "other" if differs != "seeds" else [1]}
+    for suffix in (".pt", ".sha256"):  # the entry under the name the other run would have
+        cache.path(asked["key"], asked["code"]).with_suffix(suffix).write_bytes(stored.with_suffix(suffix).read_bytes())
+    with caplog.at_level("WARNING", logger="harness.cache"):
+        assert cache.load(asked["key"], asked["code"], lambda: CifarCNN(3, "tanh"), "cpu", asked["seeds"]) is None
+    assert f"holds another run (its {differs}" in caplog.text
+    assert not cache.path(asked["key"], asked["code"]).exists()  # removed: the next session trains it
+
+
+class _Crafted:
+    """What a crafted entry may hold: an object whose unpickling would call a function."""
+
+    def __reduce__(self):
+        return (print, ("this ran on load",))
+
+
+def test_a_crafted_entry_is_reported_removed_and_trained_again(tmp_path, monkeypatch, caplog):
+    calls = _count_training(monkeypatch)
+    cache, data = RunCache(tmp_path / "cache"), _data()
+    _run(_session(tmp_path, cache), data)
+    entry = cache.entries()[0]
+    torch.save({"format": 1, "model": _Crafted()}, entry)
+    entry.with_suffix(".sha256").write_text(hashlib.sha256(entry.read_bytes()).hexdigest() + "\n")  # checksum matches
+    with caplog.at_level("WARNING", logger="harness.cache"):
+        again = _run(_session(tmp_path, cache), data)
+    assert len(calls) == 2 and str(entry) in caplog.text and "Unpickling" in caplog.text
+    assert np.isfinite(again.history["train_loss"]).all() and len(cache.entries()) == 1
