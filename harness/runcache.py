@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,10 @@ from .train import Ensemble, TrainResult, build_members
 
 log = logging.getLogger("harness.cache")
 FORMAT = 1
+# The names the cache gives its files (see RunCache.path and _write): a folder shared with other files
+# (a user's my_model.pt) keeps them through `cache status` and `cache clear`.
+ENTRY_NAME = re.compile(r"[0-9a-f]{40}\.pt")
+LEFT_BY_A_WRITE = re.compile(r"\.[0-9a-f]{40}\.pt\.\w+\.tmp")
 HARNESS_DIR = Path(__file__).resolve().parent
 # What a trained run depends on, relative to harness/: the engine, the models, the data pipeline, the numerics
 # settings and this serialization. Judges, statistics, tables, plans and the CLI are left out on purpose.
@@ -173,7 +178,11 @@ class RunCache:
         return path
 
     def entries(self) -> list[Path]:
-        return sorted(self.folder.glob("*.pt")) if self.folder.is_dir() else []
+        """The finished runs stored here: files named as :meth:`path` names them, nothing else in the folder."""
+        return self._own(ENTRY_NAME)
+
+    def _own(self, pattern: re.Pattern) -> list[Path]:
+        return sorted(p for p in self.folder.iterdir() if pattern.fullmatch(p.name)) if self.folder.is_dir() else []
 
     def status(self) -> str:
         """What is cached, for ``python -m harness cache status``."""
@@ -182,11 +191,14 @@ class RunCache:
         return f"results cache: {self.folder}: {len(entries)} runs, {size:.1f} MiB"
 
     def clear(self) -> int:
-        """Remove every entry; returns how many."""
+        """Remove every entry (and what a killed write left of one); returns how many entries. The folder's
+        other files (a user's, the calibration, the plans) stay."""
         entries = self.entries()
         for path in entries:
             path.unlink(missing_ok=True)
             path.with_suffix(".sha256").unlink(missing_ok=True)
+        for path in self._own(LEFT_BY_A_WRITE):
+            path.unlink(missing_ok=True)
         return len(entries)
 
 

@@ -161,3 +161,22 @@ def test_a_crafted_entry_is_reported_removed_and_trained_again(tmp_path, monkeyp
         again = _run(_session(tmp_path, cache), data)
     assert len(calls) == 2 and str(entry) in caplog.text and "Unpickling" in caplog.text
     assert np.isfinite(again.history["train_loss"]).all() and len(cache.entries()) == 1
+
+
+def test_cache_status_and_clear_touch_only_the_harness_entries(tmp_path, capsys):
+    from harness.cli import main
+
+    cache = RunCache(tmp_path / "runs")
+    cache.store("k", "c", train(lambda: CifarCNN(3, "tanh"), [0], _data(), None,
+                                TrainConfig(epochs=1, batch_size=4, max_steps_per_epoch=2)))
+    mine = {name: cache.folder / name for name in ("my_model.pt", "my_model.sha256", f"{'f' * 39}.pt", "calibration.json")}
+    for path in mine.values():
+        path.write_text("a user's file")
+    left = cache.folder / f".{cache.path('k2', 'c').name}.x1y2_z.tmp"  # what a killed write leaves
+    left.write_bytes(b"half")
+    assert main(["cache", "status", "--cache-dir", str(cache.folder)]) == 0
+    assert "1 runs" in capsys.readouterr().out
+    assert main(["cache", "clear", "--cache-dir", str(cache.folder)]) == 0
+    assert "removed 1 cached runs" in capsys.readouterr().out
+    assert all(path.read_text() == "a user's file" for path in mine.values()) and not left.exists()
+    assert sorted(p.name for p in cache.folder.iterdir()) == sorted(mine)
