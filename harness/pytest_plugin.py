@@ -82,18 +82,26 @@ def default_device(worker: str | None, gpus: int) -> str:
     return "cuda:0"
 
 
+def _cannot_write(folder: Path) -> str | None:
+    """Why ``folder`` (made if missing) cannot take a file, or None when it can."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def _claim_results_dir(results_dir: Path):
     """Check that ``results_dir`` is writable before any training, and hold it for this session alone."""
     from filelock import FileLock, Timeout
 
-    try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-        probe = results_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise pytest.UsageError(f"--results-dir {results_dir}: cannot write there ({exc.strerror or exc}); choose a "
-                                "writable folder with --results-dir") from None
+    why = _cannot_write(results_dir)
+    if why is not None:
+        raise pytest.UsageError(f"--results-dir {results_dir}: cannot write there ({why}); choose a "
+                                "writable folder with --results-dir")
     lock = FileLock(str(results_dir / ".session.lock"))
     try:
         lock.acquire(timeout=0)
@@ -101,6 +109,18 @@ def _claim_results_dir(results_dir: Path):
         raise pytest.UsageError(f"--results-dir {results_dir}: another session is writing there now; wait for it, "
                                 "or give this one another folder with --results-dir") from None
     return lock
+
+
+def _check_cache_dir(cache_dir: Path, option: str | None) -> None:
+    """Stop before any training when the results cache cannot be written: a finished run would be lost at its
+    store (report 000's teacher after 4 hours), and plan mode keeps its calibration there."""
+    why = _cannot_write(cache_dir)
+    if why is None:
+        return
+    source = "--cache-dir" if option else "$HARNESS_CACHE" if os.environ.get("HARNESS_CACHE") else \
+        "<data root>/runs (--data-root, $HARNESS_DATA)"
+    raise pytest.UsageError(f"results cache {cache_dir} (from {source}): cannot write there ({why}); give a writable "
+                            "folder with --cache-dir or $HARNESS_CACHE, or train without a cache with --no-cache")
 
 
 def _require_data(root: Path) -> None:
@@ -163,6 +183,8 @@ def pytest_configure(config):
     if not _is_worker(config) and not config.getoption("collectonly") and not planning:  # collecting writes nothing
         config._harness_results_lock = _claim_results_dir(results_dir)
     cache_dir = default_cache_dir(resolve_data_root(config.getoption("--data-root")), config.getoption("--cache-dir"))
+    if not _is_worker(config) and not config.getoption("collectonly") and not config.getoption("--no-cache"):
+        _check_cache_dir(cache_dir, config.getoption("--cache-dir"))
     env = environment(profile, device, root)
     config._harness = Harness(
         profile=profile, seeds=list(range(first_seed, first_seed + n_seeds)), device=device,

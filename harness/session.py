@@ -155,9 +155,18 @@ class Harness:
                            teacher=None if teacher is None else teacher.model, on_step=on_step)
             result.key = key
             if self.run_cache is not None:
-                self.run_cache.store(key, code, result)
+                self._store(key, code, result, cfg.label)
             return result
         return self.memo(key, compute)
+
+    def _store(self, key: str, code: str, result, label: str) -> None:
+        """Keep a finished run in the results cache; a cache that cannot take it costs later sessions the run,
+        never this one (the folder is checked before any training: see pytest_plugin)."""
+        try:
+            self.run_cache.store(key, code, result)
+        except OSError as exc:
+            log.warning("results cache %s: run %s could not be stored (%s); this session goes on with it, a later "
+                        "one trains it again", self.run_cache.folder, label or key[:12], exc)
 
     def timed(self, model_fn, model_spec: dict, seed: int, train_data: DeviceData, cfg, teacher=None):
         """One member trained now, alone, never memoized or cached: a timing claim measures the training itself.

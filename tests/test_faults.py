@@ -15,14 +15,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 CONV = "suites/r000/test_q2_3_conv_shape.py::test_conv_shape"
 
 
-def _pytest(args, tmp_path, **kwargs):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-cache", *args],
+def _pytest(args, tmp_path, cache=False, **kwargs):
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           *([] if cache else ["--no-cache"]), *args],
                           cwd=kwargs.pop("cwd", ROOT), capture_output=True, text=True, timeout=600, **kwargs)
 
 
@@ -36,6 +38,32 @@ def test_an_unwritable_results_folder_stops_the_session_before_any_training(tmp_
     done = _pytest([CONV, "--results-dir", str(blocker / "results")], tmp_path)
     assert done.returncode != 0 and "cannot write there" in done.stdout + done.stderr
     assert "passed" not in done.stdout
+
+
+@pytest.mark.parametrize("where", ["HARNESS_CACHE a file", "--cache-dir under a file", "--cache-dir read-only"])
+def test_an_unwritable_results_cache_stops_the_session_before_any_training(tmp_path, where):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = {k: v for k, v in os.environ.items() if k != "HARNESS_CACHE"}
+    args = [CONV, f"--results-dir={tmp_path / 'results'}"]
+    if where == "HARNESS_CACHE a file":
+        env["HARNESS_CACHE"], option, folder = str(blocker), "$HARNESS_CACHE", blocker
+    elif where == "--cache-dir under a file":
+        folder = blocker / "runs"
+        args.append(f"--cache-dir={folder}")
+        option = "--cache-dir"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into a read-only folder")
+        folder = tmp_path / "read-only"
+        folder.mkdir(mode=0o500)
+        args.append(f"--cache-dir={folder}")
+        option = "--cache-dir"
+    done = _pytest(args, tmp_path, cache=True, env=env)
+    out = done.stdout + done.stderr
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR and "passed" not in done.stdout, out
+    line = next(line for line in out.splitlines() if "cannot write there" in line)
+    assert str(folder) in line and option in line and "--no-cache" in line, line
 
 
 def test_two_sessions_on_one_results_folder_the_second_is_refused(tmp_path):

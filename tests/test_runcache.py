@@ -180,3 +180,14 @@ def test_cache_status_and_clear_touch_only_the_harness_entries(tmp_path, capsys)
     assert "removed 1 cached runs" in capsys.readouterr().out
     assert all(path.read_text() == "a user's file" for path in mine.values()) and not left.exists()
     assert sorted(p.name for p in cache.folder.iterdir()) == sorted(mine)
+
+
+def test_a_cache_that_became_unwritable_keeps_the_finished_run_for_this_session(tmp_path, caplog):
+    """The session checks the folder before training (tests/test_faults.py); should it go after, the run that just
+    finished is still judged: only later sessions lose it."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with caplog.at_level("WARNING", logger="harness"):
+        result = _run(_session(tmp_path, RunCache(blocker)), _data())
+    assert np.isfinite(result.history["train_loss"]).all() and "could not be stored" in caplog.text
+    assert str(blocker) in caplog.text
