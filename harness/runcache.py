@@ -30,7 +30,7 @@ from .data.cache import fingerprint
 from .train import Ensemble, TrainResult, build_members
 
 log = logging.getLogger("harness.cache")
-FORMAT = 1
+FORMAT = 2  # 2: the run's identity (key, code) and nan_from_step
 # The names the cache gives its files (see RunCache.path and _write): a folder shared with other files
 # (a user's my_model.pt) keeps them through `cache status` and `cache clear`.
 ENTRY_NAME = re.compile(r"[0-9a-f]{40}\.pt")
@@ -77,6 +77,7 @@ def serialize(result: TrainResult) -> dict:
         "grad_norm_layers": list(result.grad_norm_layers), "seconds": float(result.seconds), "steps": int(result.steps),
         "key": result.key, "steps_per_epoch": int(result.steps_per_epoch),
         "snapshots": {str(epoch): _ensemble_state(model) for epoch, model in result.snapshots.items()},
+        "nan_from_step": None if result.nan_from_step is None else int(result.nan_from_step),
     }
 
 
@@ -93,6 +94,7 @@ def deserialize(payload: dict, model_fn: Callable, device) -> TrainResult:
         grad_norm_layers=list(payload["grad_norm_layers"]), seconds=float(payload["seconds"]),
         steps=int(payload["steps"]), key=payload["key"], steps_per_epoch=int(payload["steps_per_epoch"]),
         snapshots={int(e): _rebuild(s, model_fn, seeds, device) for e, s in payload["snapshots"].items()},
+        nan_from_step=None if payload["nan_from_step"] is None else int(payload["nan_from_step"]),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import replace
 
@@ -12,7 +13,7 @@ import torch
 import harness.session as session_module
 from harness.models import CifarCNN
 from harness.runcache import RunCache, code_hash, deserialize, serialize
-from harness.train import TrainConfig, train
+from harness.train import Ensemble, TrainConfig, TrainResult, train
 
 from .test_engine import synthetic_data
 from .test_session import _harness
@@ -48,19 +49,35 @@ def _run(harness, data, cfg=CFG):
     return harness.trained(lambda: CifarCNN(3, "tanh"), {"n_fc": 3, "activation": "tanh"}, cfg, data, data)
 
 
-def test_a_stored_run_loads_back_equal():
+def _same(a, b) -> bool:
+    """``a`` and ``b`` hold the same values, bit for bit, whatever their types (ensembles by their state)."""
+    if isinstance(a, Ensemble):
+        return isinstance(b, Ensemble) and _same(a.state_dict(), b.state_dict())
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+def test_every_field_of_a_stored_run_loads_back_equal():
+    """Every field of TrainResult, a field added later included: each must differ from its default here (so that
+    its round trip is checked), and come back equal."""
     data = synthetic_data(n=32)
-    result = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, CFG)
-    result.key = "k"
+    result = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, replace(CFG, watch_nonfinite=True))
+    result = replace(result, key="k", nan_from_step=7)  # a run gone all NaN: the one field a finite run leaves None
     back = deserialize(serialize(result), lambda: CifarCNN(3, "tanh"), "cpu")
-    for a, b in zip(result.model.state_dict().values(), back.model.state_dict().values()):
-        assert torch.equal(a, b)
-    for a, b in zip(result.snapshots[1].state_dict().values(), back.snapshots[1].state_dict().values()):
-        assert torch.equal(a, b)
-    assert back.ema is not None and back.key == "k" and back.steps == result.steps
-    for key in result.history:
-        np.testing.assert_array_equal(back.history[key], result.history[key])
-    assert set(back.grad_norms) == set(result.grad_norms)
+    for f in dataclasses.fields(TrainResult):
+        value = getattr(result, f.name)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            assert not _same(value, default), f"give {f.name} a value in this test: it is still its default"
+        assert value is not None, f"give {f.name} a value in this test"
+        assert _same(getattr(back, f.name), value), f"{f.name} does not survive the results cache"
 
 
 def test_a_second_identical_session_trains_nothing(tmp_path, monkeypatch):
