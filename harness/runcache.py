@@ -8,7 +8,9 @@ does not (``python -m harness rejudge`` re-judges stored records without trainin
 ``torch.load(weights_only=True)`` (no code runs on load), with a SHA-256 beside each; each also records the key,
 code hash and seeds of its run, compared with those asked for on load (a checksum only proves that a file matches
 its own checksum file, not that it is this run: a copy or sync tool may swap two entries). A corrupt, truncated,
-crafted or another run's entry is reported, removed and trained again, never trusted.
+crafted or another run's entry is reported, removed and trained again, never trusted. While a run trains it keeps
+a checkpoint beside its entry at the end of every epoch (:class:`RunCheckpoints`, checked alike): a run killed
+part-way resumes from its last finished epoch, and its checkpoints go once its entry is stored.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ FORMAT = 2  # 2: the run's identity (key, code) and nan_from_step
 # The names the cache gives its files (see RunCache.path and _write): a folder shared with other files
 # (a user's my_model.pt) keeps them through `cache status` and `cache clear`.
 ENTRY_NAME = re.compile(r"[0-9a-f]{40}\.pt")
-LEFT_BY_A_WRITE = re.compile(r"\.[0-9a-f]{40}\.pt\.\w+\.tmp")
+PARTIAL_NAME = re.compile(r"[0-9a-f]{40}\.partial\.\d+(-\d+)*\.pt")
+LEFT_BY_A_WRITE = re.compile(r"\.[0-9a-f]{40}(\.partial\.\d+(-\d+)*)?\.pt\.\w+\.tmp")
 HARNESS_DIR = Path(__file__).resolve().parent
 # What a trained run depends on, relative to harness/: the engine, the models, the data pipeline, the numerics
 # settings and this serialization. Judges, statistics, tables, plans and the CLI are left out on purpose.
@@ -155,7 +158,8 @@ def _write(path: Path, payload: dict) -> None:
 
 
 class RunCache:
-    """Finished runs under ``folder``, one ``.pt`` file and its ``.sha256`` an entry."""
+    """Finished runs under ``folder``, one ``.pt`` file and its ``.sha256`` an entry; beside them the checkpoints of
+    runs being trained (:class:`RunCheckpoints`)."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -174,34 +178,100 @@ class RunCache:
         return result
 
     def store(self, key: str, code: str, result: TrainResult) -> Path:
-        """Write ``result`` atomically with its checksum and what it is the run of; returns the entry's path."""
+        """Write ``result`` atomically with its checksum and what it is the run of, then drop the run's
+        checkpoints (the entry holds all they would resume); returns the entry's path."""
         path = self.path(key, code)
         _write(path, {**serialize(result), "key": key, "code": code})
+        for partial in self.partials(path.stem):
+            _remove(partial)
         return path
+
+    def checkpoints(self, key: str, code: str) -> "RunCheckpoints":
+        """Where the run ``key`` keeps its state at the end of every epoch while it trains."""
+        return RunCheckpoints(self, key, code)
 
     def entries(self) -> list[Path]:
         """The finished runs stored here: files named as :meth:`path` names them, nothing else in the folder."""
         return self._own(ENTRY_NAME)
 
+    def partials(self, stem: str | None = None) -> list[Path]:
+        """The checkpoints of runs not finished (of the entry named ``stem`` only, when given)."""
+        return [p for p in self._own(PARTIAL_NAME) if stem is None or p.name.startswith(f"{stem}.")]
+
     def _own(self, pattern: re.Pattern) -> list[Path]:
         return sorted(p for p in self.folder.iterdir() if pattern.fullmatch(p.name)) if self.folder.is_dir() else []
 
     def status(self) -> str:
-        """What is cached, for ``python -m harness cache status``."""
-        entries = self.entries()
-        size = sum(p.stat().st_size for p in entries) / 2**20
-        return f"results cache: {self.folder}: {len(entries)} runs, {size:.1f} MiB"
+        """What is cached, for ``python -m harness cache status``: the finished runs, and the partial ones (those
+        a killed session left, which the next one resumes) with the epochs each has done."""
+        entries, partials = self.entries(), self.partials()
+        size = sum(p.stat().st_size for p in entries + partials) / 2**20
+        lines = [f"results cache: {self.folder}: {len(entries)} runs, "
+                 f"{len({p.name.split('.')[0] for p in partials})} partial runs, {size:.1f} MiB"]
+        lines += [f"  partial {_progress(p)}" for p in partials]
+        return "\n".join(lines)
 
-    def clear(self) -> int:
-        """Remove every entry (and what a killed write left of one); returns how many entries. The folder's
-        other files (a user's, the calibration, the plans) stay."""
-        entries = self.entries()
-        for path in entries:
-            path.unlink(missing_ok=True)
-            path.with_suffix(".sha256").unlink(missing_ok=True)
+    def clear(self) -> tuple[int, int]:
+        """Remove every entry and checkpoint (and what a killed write left of one); returns how many entries and
+        checkpoints. The folder's other files (a user's, the calibration, the plans) stay."""
+        entries, partials = self.entries(), self.partials()
+        for path in entries + partials:
+            _remove(path)
         for path in self._own(LEFT_BY_A_WRITE):
             path.unlink(missing_ok=True)
-        return len(entries)
+        return len(entries), len(partials)
+
+
+class RunCheckpoints:
+    """The state of the run ``key`` at the end of its last finished epoch, one file per group of members trained
+    together (all the seeds at once, or each in turn), beside the run's entry: ``<entry>.partial.<seeds>.pt`` and its
+    ``.sha256``. Each records the run's key, code hash and seeds, checked on load as an entry's are. Keeping one
+    can fail (a full disk): the run then trains on without, said once."""
+
+    def __init__(self, cache: RunCache, key: str, code: str):
+        self.cache, self.key, self.code = cache, key, code
+        self._failed = False
+
+    def path(self, seeds: list[int]) -> Path:
+        return self.cache.path(self.key, self.code).with_suffix(f".partial.{'-'.join(map(str, seeds))}.pt")
+
+    def load(self, seeds: list[int]) -> dict | None:
+        """The kept state of the members ``seeds``, or None (none, or reported and removed: trained from scratch)."""
+        path = self.path(seeds)
+        state = _read(path, self._identity(seeds), lambda payload: payload["state"])
+        if state is not None:
+            log.info("results cache: resuming %s after epoch %d/%d", path.name, state["epoch"], state["epochs"])
+        return state
+
+    def save(self, seeds: list[int], state: dict) -> None:
+        """Keep ``state`` of the members ``seeds`` atomically, replacing the one before."""
+        try:
+            _write(self.path(seeds), {"format": FORMAT, **self._identity(seeds), "state": state})
+        except OSError as exc:
+            if not self._failed:
+                log.warning("results cache: could not keep a checkpoint at %s (%s); the run trains on without one",
+                            self.path(seeds), exc)
+            self._failed = True
+
+    def _identity(self, seeds: list[int]) -> dict:
+        return {"key": self.key, "code": self.code, "seeds": [int(s) for s in seeds]}
+
+
+def _remove(path: Path) -> None:
+    """A file of the cache and its checksum."""
+    path.unlink(missing_ok=True)
+    path.with_suffix(".sha256").unlink(missing_ok=True)
+
+
+def _progress(path: Path) -> str:
+    """What the checkpoint at ``path`` has done, for ``cache status``."""
+    try:
+        payload = torch.load(path, weights_only=True, map_location="cpu", mmap=True)
+        state = payload["state"]
+        seeds = ", ".join(map(str, payload["seeds"]))
+        return f"{path.name[:12]} (seeds {seeds}): {state['epoch']} of {state['epochs']} epochs done"
+    except Exception as exc:  # noqa: BLE001 — a status line; loading it for training checks it fully
+        return f"{path.name}: unreadable ({type(exc).__name__}); the next session that needs it trains it again"
 
 
 def default_cache_dir(data_root: Path, option: str | None = None) -> Path:

@@ -152,7 +152,8 @@ class Harness:
                     return cached
             on_step = None if self.running is None else self._budget_check(self.running, model_spec, cfg, train_data)
             result = train(model_fn, self.seeds, train_data, test_data, cfg,
-                           teacher=None if teacher is None else teacher.model, on_step=on_step)
+                           teacher=None if teacher is None else teacher.model, on_step=on_step,
+                           checkpoint=None if self.run_cache is None else self.run_cache.checkpoints(key, code))
             result.key = key
             if self.run_cache is not None:
                 self._store(key, code, result, cfg.label)

@@ -87,7 +87,7 @@ def test_a_second_identical_session_trains_nothing(tmp_path, monkeypatch):
     second = _run(_session(tmp_path, cache), data)  # a new session: its own (empty) memo
     assert len(calls) == 1 and len(cache.entries()) == 1
     np.testing.assert_array_equal(first.history["test_acc"], second.history["test_acc"])
-    assert "1 runs" in cache.status() and cache.clear() == 1 and cache.entries() == []
+    assert "1 runs" in cache.status() and cache.clear() == (1, 0) and cache.entries() == []
 
 
 def test_a_code_change_trains_again(tmp_path, monkeypatch):
