@@ -182,8 +182,7 @@ class RunCache:
         checkpoints (the entry holds all they would resume); returns the entry's path."""
         path = self.path(key, code)
         _write(path, {**serialize(result), "key": key, "code": code})
-        for partial in self.partials(path.stem):
-            _remove(partial)
+        self.checkpoints(key, code).discard()
         return path
 
     def checkpoints(self, key: str, code: str) -> "RunCheckpoints":
@@ -252,6 +251,11 @@ class RunCheckpoints:
                 log.warning("results cache: could not keep a checkpoint at %s (%s); the run trains on without one",
                             self.path(seeds), exc)
             self._failed = True
+
+    def discard(self) -> None:
+        """Remove every checkpoint of the run (each group's)."""
+        for partial in self.cache.partials(self.cache.path(self.key, self.code).stem):
+            _remove(partial)
 
     def _identity(self, seeds: list[int]) -> dict:
         return {"key": self.key, "code": self.code, "seeds": [int(s) for s in seeds]}

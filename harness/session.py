@@ -151,9 +151,17 @@ class Harness:
                 if cached is not None:
                     return cached
             on_step = None if self.running is None else self._budget_check(self.running, model_spec, cfg, train_data)
-            result = train(model_fn, self.seeds, train_data, test_data, cfg,
-                           teacher=None if teacher is None else teacher.model, on_step=on_step,
-                           checkpoint=None if self.run_cache is None else self.run_cache.checkpoints(key, code))
+            checkpoint = None if self.run_cache is None else self.run_cache.checkpoints(key, code)
+            try:
+                result = train(model_fn, self.seeds, train_data, test_data, cfg,
+                               teacher=None if teacher is None else teacher.model, on_step=on_step,
+                               checkpoint=checkpoint)
+            except pytest.skip.Exception:
+                # Stopped by the time budget within its first steps: what it kept is seconds of training, and the
+                # next session's check must cost the whole run from its own first steps again, not a remainder.
+                if checkpoint is not None:
+                    checkpoint.discard()
+                raise
             result.key = key
             if self.run_cache is not None:
                 self._store(key, code, result, cfg.label)

@@ -1,7 +1,9 @@
-"""What a session survives: an unwritable results folder, two sessions at once, Ctrl-C, out of memory, a killed worker.
+"""What a session survives: an unwritable results folder or results cache, two sessions at once, Ctrl-C, out of
+memory, a killed worker, a run killed part-way, a catalog budget that would not stop.
 
-Each runs a real pytest session of the harness in a subprocess, on claims that need no training
-(or a few seconds of it), and checks what is left in its results folder.
+Most run a real pytest session of the harness in a subprocess, on claims that need no training
+(or a few seconds of it), and check what is left in its results folder; a run killed part-way is a
+training process of its own, killed and started again.
 """
 
 from __future__ import annotations

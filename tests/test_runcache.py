@@ -1,4 +1,5 @@
-"""The results cache: a second identical session trains nothing, a code change retrains, a corrupt entry retrains."""
+"""The results cache: a second identical session trains nothing, a code change retrains, a corrupt, crafted or
+another run's entry retrains, every field of a run survives it, and it keeps to its own files."""
 
 from __future__ import annotations
 
