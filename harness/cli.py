@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.action == "status":
                 print(cache.status())
             else:
-                print(f"removed {cache.clear()} cached runs from {cache.folder}")
+                runs, partials = cache.clear()
+                print(f"removed {runs} cached runs and {partials} partial runs' checkpoints from {cache.folder}")
         elif args.command == "plan":
             return _plan(args)
         elif args.command == "report":

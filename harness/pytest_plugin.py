@@ -107,6 +107,21 @@ def parse_device(option: str | None, worker: str | None) -> torch.device:
     return device
 
 
+def _cannot_write(folder: Path) -> str | None:
+    """Why ``folder`` (made if missing) cannot take a file, or None when it can. Asks the file system first (a
+    read-only mount says so without a write), then writes a probe (what the permissions cannot tell)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            return "not writable"
+        probe = folder / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def _claim_results_dir(results_dir: Path, profile: str):
     """Check that ``results_dir`` is writable and holds no other profile's records before any training, and hold
     it for this session alone."""
@@ -114,14 +129,10 @@ def _claim_results_dir(results_dir: Path, profile: str):
 
     from harness.atomic import finish_interrupted_set
 
-    try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-        probe = results_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise pytest.UsageError(f"--results-dir {results_dir}: cannot write there ({exc.strerror or exc}); choose a "
-                                "writable folder with --results-dir") from None
+    why = _cannot_write(results_dir)
+    if why is not None:
+        raise pytest.UsageError(f"--results-dir {results_dir}: cannot write there ({why}); choose a "
+                                "writable folder with --results-dir")
     lock_path = results_dir / ".session.lock"
     lock = FileLock(str(lock_path))
     try:
@@ -150,14 +161,16 @@ def _refuse_other_profiles(results_dir: Path, profile: str, lock) -> None:
                                 f"{results_dir / 'records'} away")
 
 
-def _check_cache_dir(cache_dir: Path) -> None:
-    """Stop before any training when the results cache cannot be written (a read-only data root holds it by
-    default): every trained run would fail as it is stored. Asks the file system, writing nothing."""
-    existing = next(p for p in (cache_dir, *cache_dir.parents) if p.exists())
-    if not (existing.is_dir() and os.access(existing, os.W_OK)):
-        raise pytest.UsageError(f"--cache-dir {cache_dir}: cannot write there (the results cache is <data root>/runs "
-                                "unless --cache-dir or $HARNESS_CACHE say otherwise); give a writable --cache-dir, "
-                                "or --no-cache")
+def _check_cache_dir(cache_dir: Path, option: str | None) -> None:
+    """Stop before any training when the results cache cannot be written: a finished run would be lost at its
+    store (report 000's teacher after 4 hours), and plan mode keeps its calibration there."""
+    why = _cannot_write(cache_dir)
+    if why is None:
+        return
+    source = "--cache-dir" if option else "$HARNESS_CACHE" if os.environ.get("HARNESS_CACHE") else \
+        "<data root>/runs (--data-root, $HARNESS_DATA)"
+    raise pytest.UsageError(f"results cache {cache_dir} (from {source}): cannot write there ({why}); give a writable "
+                            "folder with --cache-dir or $HARNESS_CACHE, or train without a cache with --no-cache")
 
 
 def _require_data(root: Path) -> None:
@@ -229,8 +242,8 @@ def pytest_configure(config):
     if not _is_worker(config) and not config.getoption("collectonly") and not planning:  # collecting writes nothing
         config._harness_results_lock = _claim_results_dir(results_dir, profile)
     cache_dir = default_cache_dir(data_root, config.getoption("--cache-dir"))
-    if not config.getoption("--no-cache") and not _is_worker(config):
-        _check_cache_dir(cache_dir)
+    if not _is_worker(config) and not config.getoption("collectonly") and not config.getoption("--no-cache"):
+        _check_cache_dir(cache_dir, config.getoption("--cache-dir"))
     env = environment(profile, device, root)
     config._harness = Harness(
         profile=profile, seeds=list(range(first_seed, first_seed + n_seeds)), device=device,

@@ -5,8 +5,12 @@ config, data, seeds, teacher) and by the code training depends on (a hash of the
 ``TRAINING_CODE`` and of the suite module that defines the run), so a change to the engine, the
 models, the data pipeline or the suite trains again, and a change to a judge, a table or the CLI
 does not (``python -m harness rejudge`` re-judges stored records without training). Entries hold plain tensors, numbers and strings only, loaded with
-``torch.load(weights_only=True)`` (no code runs on load), and a SHA-256 beside each: a
-corrupt or truncated entry is reported and trained again, never trusted.
+``torch.load(weights_only=True)`` (no code runs on load), with a SHA-256 beside each; each also records the key,
+code hash and seeds of its run, compared with those asked for on load (a checksum only proves that a file matches
+its own checksum file, not that it is this run: a copy or sync tool may swap two entries). A corrupt, truncated,
+crafted or another run's entry is reported, removed and trained again, never trusted. While a run trains it keeps
+a checkpoint beside its entry at the end of every epoch (:class:`RunCheckpoints`, checked alike): a run killed
+part-way resumes from its last finished epoch, and its checkpoints go once its entry is stored.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +32,12 @@ from .data.cache import fingerprint
 from .train import Ensemble, TrainResult, build_members
 
 log = logging.getLogger("harness.cache")
-FORMAT = 1
+FORMAT = 2  # 2: the run's identity (key, code) and nan_from_step
+# The names the cache gives its files (see RunCache.path and _write): a folder shared with other files
+# (a user's my_model.pt) keeps them through `cache status` and `cache clear`.
+ENTRY_NAME = re.compile(r"[0-9a-f]{40}\.pt")
+PARTIAL_NAME = re.compile(r"[0-9a-f]{40}\.partial\.\d+(-\d+)*\.pt")
+LEFT_BY_A_WRITE = re.compile(r"\.[0-9a-f]{40}(\.partial\.\d+(-\d+)*)?\.pt\.\w+\.tmp")
 HARNESS_DIR = Path(__file__).resolve().parent
 # What a trained run depends on, relative to harness/: the engine, the models, the data pipeline, the numerics
 # settings and this serialization. Judges, statistics, tables, plans and the CLI are left out on purpose.
@@ -70,6 +80,7 @@ def serialize(result: TrainResult) -> dict:
         "grad_norm_layers": list(result.grad_norm_layers), "seconds": float(result.seconds), "steps": int(result.steps),
         "key": result.key, "steps_per_epoch": int(result.steps_per_epoch),
         "snapshots": {str(epoch): _ensemble_state(model) for epoch, model in result.snapshots.items()},
+        "nan_from_step": None if result.nan_from_step is None else int(result.nan_from_step),
     }
 
 
@@ -86,11 +97,69 @@ def deserialize(payload: dict, model_fn: Callable, device) -> TrainResult:
         grad_norm_layers=list(payload["grad_norm_layers"]), seconds=float(payload["seconds"]),
         steps=int(payload["steps"]), key=payload["key"], steps_per_epoch=int(payload["steps_per_epoch"]),
         snapshots={int(e): _rebuild(s, model_fn, seeds, device) for e, s in payload["snapshots"].items()},
+        nan_from_step=None if payload["nan_from_step"] is None else int(payload["nan_from_step"]),
     )
 
 
+class NotThisRun(ValueError):
+    """An entry whose checksum holds but which records another run than the one asked for."""
+
+
+def _check_identity(payload: dict, expected: dict) -> None:
+    """Raise :class:`NotThisRun` unless ``payload`` records the run ``expected`` names (its key, which holds the
+    run's full specification and its data's description, its code hash, its seeds)."""
+    for name, value in expected.items():
+        if payload.get(name) != value:
+            raise NotThisRun(f"holds another run (its {name} {_short(payload.get(name))}, asked for {_short(value)})")
+
+
+def _short(value) -> str:
+    return f"{value[:12]}…" if isinstance(value, str) and len(value) > 12 else repr(value)
+
+
+def _read(path: Path, expected: dict, decode: Callable[[dict], object]):
+    """``decode`` of the payload at ``path`` once its checksum and identity (``expected``) hold; None when there is
+    none. Anything else (corrupt, truncated, crafted, another run's) is reported, removed, and None: the run is
+    trained again. Any exception counts: loading a crafted file raises what its bytes make it raise
+    (``UnpicklingError`` for a forbidden global), and no entry is worth failing a test over."""
+    if not path.exists():
+        return None
+    try:
+        expected_digest = path.with_suffix(".sha256").read_text().strip()
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != expected_digest:
+            raise ValueError(f"SHA-256 is {actual[:12]}…, expected {expected_digest[:12]}…")
+        payload = torch.load(path, weights_only=True, map_location="cpu")
+        if not isinstance(payload, dict):
+            raise ValueError(f"holds a {type(payload).__name__}, not an entry")
+        _check_identity(payload, expected)
+        return decode(payload)
+    except Exception as exc:  # noqa: BLE001 — see the docstring: reported with its file, then trained again
+        why = str(exc) if isinstance(exc, NotThisRun) else f"corrupt or unreadable: {type(exc).__name__}: {exc}"
+        log.warning("results cache: %s %s; removed, training it again", path, why.splitlines()[0])
+        for stale in (path, path.with_suffix(".sha256")):
+            stale.unlink(missing_ok=True)
+        return None
+
+
+def _write(path: Path, payload: dict) -> None:
+    """``payload`` at ``path`` with its SHA-256 beside, atomically: a reader finds the old file, the new one, or a
+    checksum that does not match (reported and trained again), never a half-written file taken for whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
+        path.with_suffix(".sha256").write_text(digest + "\n")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 class RunCache:
-    """Finished runs under ``folder``, one ``.pt`` file and its ``.sha256`` an entry."""
+    """Finished runs under ``folder``, one ``.pt`` file and its ``.sha256`` an entry; beside them the checkpoints of
+    runs being trained (:class:`RunCheckpoints`)."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -98,56 +167,115 @@ class RunCache:
     def path(self, key: str, code: str) -> Path:
         return self.folder / f"{fingerprint(key, code)[:40]}.pt"
 
-    def load(self, key: str, code: str, model_fn: Callable, device) -> TrainResult | None:
-        """The stored run, or None when there is none or it is corrupt (then it is removed and said so)."""
+    def load(self, key: str, code: str, model_fn: Callable, device, seeds) -> TrainResult | None:
+        """The stored run, or None when there is none, or it is corrupt, crafted or another run's (then it is
+        removed and said so)."""
         path = self.path(key, code)
-        if not path.exists():
-            return None
-        try:
-            expected = path.with_suffix(".sha256").read_text().strip()
-            actual = hashlib.sha256(path.read_bytes()).hexdigest()
-            if actual != expected:
-                raise ValueError(f"SHA-256 is {actual[:12]}…, expected {expected[:12]}…")
-            result = deserialize(torch.load(path, weights_only=True, map_location="cpu"), model_fn, device)
-        except (OSError, ValueError, RuntimeError, KeyError, EOFError, TypeError) as exc:
-            log.warning("results cache: %s is corrupt or unreadable (%s); training it again", path, exc)
-            for stale in (path, path.with_suffix(".sha256")):
-                stale.unlink(missing_ok=True)
-            return None
-        log.info("results cache: loaded %s", path.name)
+        result = _read(path, {"key": key, "code": code, "seeds": [int(s) for s in seeds]},
+                       lambda payload: deserialize(payload, model_fn, device))
+        if result is not None:
+            log.info("results cache: loaded %s", path.name)
         return result
 
     def store(self, key: str, code: str, result: TrainResult) -> Path:
-        """Write ``result`` atomically with its checksum; returns the entry's path."""
+        """Write ``result`` atomically with its checksum and what it is the run of, then drop the run's
+        checkpoints (the entry holds all they would resume); returns the entry's path."""
         path = self.path(key, code)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(serialize(result), tmp)
-            digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
-            path.with_suffix(".sha256").write_text(digest + "\n")
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        _write(path, {**serialize(result), "key": key, "code": code})
+        self.checkpoints(key, code).discard()
         return path
 
+    def checkpoints(self, key: str, code: str) -> "RunCheckpoints":
+        """Where the run ``key`` keeps its state at the end of every epoch while it trains."""
+        return RunCheckpoints(self, key, code)
+
     def entries(self) -> list[Path]:
-        return sorted(self.folder.glob("*.pt")) if self.folder.is_dir() else []
+        """The finished runs stored here: files named as :meth:`path` names them, nothing else in the folder."""
+        return self._own(ENTRY_NAME)
+
+    def partials(self, stem: str | None = None) -> list[Path]:
+        """The checkpoints of runs not finished (of the entry named ``stem`` only, when given)."""
+        return [p for p in self._own(PARTIAL_NAME) if stem is None or p.name.startswith(f"{stem}.")]
+
+    def _own(self, pattern: re.Pattern) -> list[Path]:
+        return sorted(p for p in self.folder.iterdir() if pattern.fullmatch(p.name)) if self.folder.is_dir() else []
 
     def status(self) -> str:
-        """What is cached, for ``python -m harness cache status``."""
-        entries = self.entries()
-        size = sum(p.stat().st_size for p in entries) / 2**20
-        return f"results cache: {self.folder}: {len(entries)} runs, {size:.1f} MiB"
+        """What is cached, for ``python -m harness cache status``: the finished runs, and the partial ones (those
+        a killed session left, which the next one resumes) with the epochs each has done."""
+        entries, partials = self.entries(), self.partials()
+        size = sum(p.stat().st_size for p in entries + partials) / 2**20
+        lines = [f"results cache: {self.folder}: {len(entries)} runs, "
+                 f"{len({p.name.split('.')[0] for p in partials})} partial runs, {size:.1f} MiB"]
+        lines += [f"  partial {_progress(p)}" for p in partials]
+        return "\n".join(lines)
 
-    def clear(self) -> int:
-        """Remove every entry; returns how many."""
-        entries = self.entries()
-        for path in entries:
+    def clear(self) -> tuple[int, int]:
+        """Remove every entry and checkpoint (and what a killed write left of one); returns how many entries and
+        checkpoints. The folder's other files (a user's, the calibration, the plans) stay."""
+        entries, partials = self.entries(), self.partials()
+        for path in entries + partials:
+            _remove(path)
+        for path in self._own(LEFT_BY_A_WRITE):
             path.unlink(missing_ok=True)
-            path.with_suffix(".sha256").unlink(missing_ok=True)
-        return len(entries)
+        return len(entries), len(partials)
+
+
+class RunCheckpoints:
+    """The state of the run ``key`` at the end of its last finished epoch, one file per group of members trained
+    together (all the seeds at once, or each in turn), beside the run's entry: ``<entry>.partial.<seeds>.pt`` and its
+    ``.sha256``. Each records the run's key, code hash and seeds, checked on load as an entry's are. Keeping one
+    can fail (a full disk): the run then trains on without, said once."""
+
+    def __init__(self, cache: RunCache, key: str, code: str):
+        self.cache, self.key, self.code = cache, key, code
+        self._failed = False
+
+    def path(self, seeds: list[int]) -> Path:
+        return self.cache.path(self.key, self.code).with_suffix(f".partial.{'-'.join(map(str, seeds))}.pt")
+
+    def load(self, seeds: list[int]) -> dict | None:
+        """The kept state of the members ``seeds``, or None (none, or reported and removed: trained from scratch)."""
+        path = self.path(seeds)
+        state = _read(path, self._identity(seeds), lambda payload: payload["state"])
+        if state is not None:
+            log.info("results cache: resuming %s after epoch %d/%d", path.name, state["epoch"], state["epochs"])
+        return state
+
+    def save(self, seeds: list[int], state: dict) -> None:
+        """Keep ``state`` of the members ``seeds`` atomically, replacing the one before."""
+        try:
+            _write(self.path(seeds), {"format": FORMAT, **self._identity(seeds), "state": state})
+        except OSError as exc:
+            if not self._failed:
+                log.warning("results cache: could not keep a checkpoint at %s (%s); the run trains on without one",
+                            self.path(seeds), exc)
+            self._failed = True
+
+    def discard(self) -> None:
+        """Remove every checkpoint of the run (each group's)."""
+        for partial in self.cache.partials(self.cache.path(self.key, self.code).stem):
+            _remove(partial)
+
+    def _identity(self, seeds: list[int]) -> dict:
+        return {"key": self.key, "code": self.code, "seeds": [int(s) for s in seeds]}
+
+
+def _remove(path: Path) -> None:
+    """A file of the cache and its checksum."""
+    path.unlink(missing_ok=True)
+    path.with_suffix(".sha256").unlink(missing_ok=True)
+
+
+def _progress(path: Path) -> str:
+    """What the checkpoint at ``path`` has done, for ``cache status``."""
+    try:
+        payload = torch.load(path, weights_only=True, map_location="cpu", mmap=True)
+        state = payload["state"]
+        seeds = ", ".join(map(str, payload["seeds"]))
+        return f"{path.name[:12]} (seeds {seeds}): {state['epoch']} of {state['epochs']} epochs done"
+    except Exception as exc:  # noqa: BLE001 — a status line; loading it for training checks it fully
+        return f"{path.name}: unreadable ({type(exc).__name__}); the next session that needs it trains it again"
 
 
 def default_cache_dir(data_root: Path, option: str | None = None) -> Path:

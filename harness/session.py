@@ -150,17 +150,35 @@ class Harness:
 
         def compute():
             if self.run_cache is not None:
-                cached = self.run_cache.load(key, code, model_fn, self.device)
+                cached = self.run_cache.load(key, code, model_fn, self.device, self.seeds)
                 if cached is not None:
                     return cached
             on_step = None if self.running is None else self._budget_check(self.running, model_spec, cfg, train_data)
-            result = train(model_fn, self.seeds, train_data, test_data, cfg,
-                           teacher=None if teacher is None else teacher.model, on_step=on_step)
+            checkpoint = None if self.run_cache is None else self.run_cache.checkpoints(key, code)
+            try:
+                result = train(model_fn, self.seeds, train_data, test_data, cfg,
+                               teacher=None if teacher is None else teacher.model, on_step=on_step,
+                               checkpoint=checkpoint)
+            except pytest.skip.Exception:
+                # Stopped by the time budget within its first steps: what it kept is seconds of training, and the
+                # next session's check must cost the whole run from its own first steps again, not a remainder.
+                if checkpoint is not None:
+                    checkpoint.discard()
+                raise
             result.key = key
             if self.run_cache is not None:
-                self.run_cache.store(key, code, result)
+                self._store(key, code, result, cfg.label)
             return result
         return self.memo(key, compute)
+
+    def _store(self, key: str, code: str, result, label: str) -> None:
+        """Keep a finished run in the results cache; a cache that cannot take it costs later sessions the run,
+        never this one (the folder is checked before any training: see pytest_plugin)."""
+        try:
+            self.run_cache.store(key, code, result)
+        except OSError as exc:
+            log.warning("results cache %s: run %s could not be stored (%s); this session goes on with it, a later "
+                        "one trains it again", self.run_cache.folder, label or key[:12], exc)
 
     def timed(self, model_fn, model_spec: dict, seed: int, train_data: DeviceData, cfg, teacher=None):
         """One member trained now, alone, never memoized or cached: a timing claim measures the training itself.

@@ -225,11 +225,12 @@ def test_a_read_only_data_root_holding_the_results_cache_stops_the_session_up_fr
 
     root = tmp_path / "data"
     (root / "runs").mkdir(parents=True)
-    _check_cache_dir(default_cache_dir(root))  # writable: nothing said, nothing written
+    _check_cache_dir(default_cache_dir(root), None)  # writable: nothing said, nothing left behind
     assert not any((root / "runs").iterdir())
     read_only(root)
-    with pytest.raises(pytest.UsageError, match=r"--cache-dir .*runs: cannot write there .* --no-cache"):
-        _check_cache_dir(default_cache_dir(root))
+    with pytest.raises(pytest.UsageError, match=r"results cache .*runs \(from <data root>/runs .*cannot write there "
+                                                r".*--no-cache"):
+        _check_cache_dir(default_cache_dir(root), None)
 
 
 def test_a_read_only_data_root_that_must_decode_names_the_option(cifar_root, read_only):

@@ -1,8 +1,10 @@
-"""What a session survives: an unwritable results folder, a data root that is a file or holds the results folder,
-two sessions at once, Ctrl-C, out of memory, a killed worker.
+"""What a session survives: an unwritable results folder or results cache, a data root that is a file or holds the
+results folder, two sessions at once, Ctrl-C, out of memory, a killed worker, a run killed part-way, a catalog
+budget that would not stop.
 
-Each runs a real pytest session of the harness in a subprocess, on claims that need no training
-(or a few seconds of it), and checks what is left in its results folder.
+Most run a real pytest session of the harness in a subprocess, on claims that need no training
+(or a few seconds of it), and check what is left in its results folder; a run killed part-way is a
+training process of its own, killed and started again.
 """
 
 from __future__ import annotations
@@ -16,14 +18,19 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+import torch
 from filelock import FileLock
+
+from harness.runcache import RunCache
 
 ROOT = Path(__file__).resolve().parents[1]
 CONV = "suites/r000/test_q2_3_conv_shape.py::test_conv_shape"
 
 
-def _pytest(args, tmp_path, **kwargs):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-cache", *args],
+def _pytest(args, tmp_path, cache=False, **kwargs):
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           *([] if cache else ["--no-cache"]), *args],
                           cwd=kwargs.pop("cwd", ROOT), capture_output=True, text=True, timeout=600, **kwargs)
 
 
@@ -54,6 +61,32 @@ def test_a_results_folder_inside_the_data_root_is_refused_naming_both(tmp_path):
     assert done.returncode == 4, done.stdout + done.stderr
     assert f"--results-dir {results} lies inside the data root {data} (--data-root)" in done.stderr
     assert not results.exists()
+
+
+@pytest.mark.parametrize("where", ["HARNESS_CACHE a file", "--cache-dir under a file", "--cache-dir read-only"])
+def test_an_unwritable_results_cache_stops_the_session_before_any_training(tmp_path, where):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = {k: v for k, v in os.environ.items() if k != "HARNESS_CACHE"}
+    args = [CONV, f"--results-dir={tmp_path / 'results'}"]
+    if where == "HARNESS_CACHE a file":
+        env["HARNESS_CACHE"], option, folder = str(blocker), "$HARNESS_CACHE", blocker
+    elif where == "--cache-dir under a file":
+        folder = blocker / "runs"
+        args.append(f"--cache-dir={folder}")
+        option = "--cache-dir"
+    else:
+        if os.geteuid() == 0:
+            pytest.skip("root writes into a read-only folder")
+        folder = tmp_path / "read-only"
+        folder.mkdir(mode=0o500)
+        args.append(f"--cache-dir={folder}")
+        option = "--cache-dir"
+    done = _pytest(args, tmp_path, cache=True, env=env)
+    out = done.stdout + done.stderr
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR and "passed" not in done.stdout, out
+    line = next(line for line in out.splitlines() if "cannot write there" in line)
+    assert str(folder) in line and option in line and "--no-cache" in line, line
 
 
 def test_two_sessions_on_one_results_folder_the_second_is_refused(tmp_path):
@@ -138,3 +171,149 @@ def test_a_killed_worker_is_reported_and_the_other_claims_are_intact(tmp_path):
     assert done.returncode != 0 and "crashed" in out, out
     assert _records(results)["r000.conv_shape__literal"]["verdict"] == "REPRODUCED"
     assert "r000.conv_shape" in (results / "claims.csv").read_text()
+
+
+class _R002Run:
+    """What suites/r002/common.train_cnn reads of a claim run, with synthetic data; ``trained`` lists the runs asked
+    for and gives untrained placeholders (this checks which runs are asked for, not what they measure)."""
+
+    def __init__(self, epochs: int, longer_epochs: int):
+        from harness.train import placeholder
+
+        self.budget = {"epochs": epochs, "longer_epochs": longer_epochs, "train_per_class": 2, "test_per_class": 1}
+        self.choices = {"momentum": 0.0}
+        self.asked: list = []
+        self.harness = self
+
+        def trained(model_fn, spec, cfg, train_data, test_data):
+            self.asked.append(cfg)
+            return placeholder(model_fn, [0], train_data, test_data, cfg)
+        self.trained = trained
+
+    def data(self, dataset, split, per_class):
+        from .test_engine import synthetic_data
+
+        return synthetic_data(n=8)
+
+
+@pytest.mark.parametrize("longer", [2, 3])
+def test_r002_longer_epochs_equal_to_epochs_trains_the_report_run_once(longer):
+    """longer_epochs == epochs recursed until RecursionError: the longer run then is the report's run."""
+    from suites.r002.common import train_cnn
+
+    run = _R002Run(epochs=2, longer_epochs=longer)
+    result = train_cnn(run, n_fc=3, activation="sigmoid")
+    assert [cfg.epochs for cfg in run.asked] == [longer] and result.history["train_loss"].shape[1] == 2
+
+
+def test_r002_longer_epochs_below_epochs_is_refused_naming_the_file_and_the_key():
+    from harness.claims import catalog
+
+    with pytest.raises(ValueError, match=r"r002\.toml: claim r002\.x: budget\.smoke\.longer_epochs = 1 is below "
+                                         r"budget\.smoke\.epochs = 2"):
+        catalog._checked_budget(catalog.CATALOG_DIR / "r002.toml", "r002.x", {"smoke": {"epochs": 2, "longer_epochs": 1}})
+
+
+RESUMED_RUN = '''
+import json, logging, os, signal, sys
+from pathlib import Path
+
+import torch
+
+from harness import runcache
+from harness.models import CifarCNN
+from harness.runcache import RunCache
+from harness.session import Harness
+from harness.train import TrainConfig
+from tests.test_engine import synthetic_data
+
+cache_dir, kill_after, case, saves = sys.argv[1], int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+SEEDS = [0, 1, 2]
+saved = []
+keep = runcache.RunCheckpoints.save
+
+
+def save(self, seeds, state):  # a kill right after epoch kill_after's checkpoint of the last members
+    keep(self, seeds, state)
+    saved.append([list(seeds), state["epoch"]])
+    saves.write_text(json.dumps(saved))
+    if state["epoch"] == kill_after and seeds[-1] == SEEDS[-1]:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+runcache.RunCheckpoints.save = save
+logging.basicConfig(level=logging.INFO, format="%(message)s")
+torch.set_num_threads(1)
+harness = Harness(profile="smoke", seeds=SEEDS, device=torch.device("cpu"), data_root=Path(cache_dir),
+                  results_dir=Path(cache_dir) / "results", environment={}, run_cache=RunCache(Path(cache_dir)))
+data = synthetic_data(n=24)
+data.description = "synthetic: 24 images"
+if case == "vectorized":  # SGD momentum, dropout (the global RNG under vmap), batch norm, the EMA
+    spec = {"n_fc": 3, "activation": "tanh", "dropout": 0.3, "batch_norm": True}
+    cfg = TrainConfig(epochs=4, batch_size=4, lr=0.05, momentum=0.9, ema_decay=0.9, snapshot_epochs=(1, 3),
+                      grad_norm_steps=(0, 7, 20), watch_nonfinite=True, running_loss_window=3)
+else:  # one member after another, Adam's moments
+    spec = {"n_fc": 3, "activation": "relu"}
+    cfg = TrainConfig(epochs=4, batch_size=4, optimizer="adam", lr=1e-3, vectorize=False, ema_decay=0.5,
+                      grad_norm_steps=(3, 17), snapshot_epochs=(2,))
+harness.trained(lambda: CifarCNN(**spec), spec, cfg, data, data)
+'''
+
+
+def _train_in_a_process(tmp_path, cache: Path, kill_after: int, case: str, name: str):
+    """Run RESUMED_RUN with ``cache`` as the results cache; returns the process and the checkpoints it kept."""
+    script, saves = tmp_path / "resumed_run.py", tmp_path / f"saves-{name}.json"
+    script.write_text(RESUMED_RUN)
+    done = subprocess.run([sys.executable, str(script), str(cache), str(kill_after), case, str(saves)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return done, json.loads(saves.read_text())
+
+
+def _cache_status(cache: Path, capsys) -> str:
+    from harness.cli import main
+
+    assert main(["cache", "status", f"--cache-dir={cache}"]) == 0
+    return capsys.readouterr().out
+
+
+def _equal(a, b, where="") -> list[str]:
+    """Where ``a`` and ``b`` differ, bit for bit (nested dicts and lists of tensors, numbers and strings)."""
+    if isinstance(a, dict):
+        if a.keys() != b.keys():
+            return [f"{where}: keys {sorted(a)} != {sorted(b)}"]
+        return [d for k in a for d in _equal(a[k], b[k], f"{where}/{k}")]
+    if isinstance(a, (list, tuple)):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _equal(x, y, f"{where}[{i}]")]
+    if isinstance(a, torch.Tensor):
+        same = a.dtype == b.dtype and a.shape == b.shape and \
+            a.contiguous().numpy().tobytes() == b.contiguous().numpy().tobytes()
+        return [] if same else [f"{where}: tensors differ"]
+    return [] if a == b else [f"{where}: {a!r} != {b!r}"]
+
+
+@pytest.mark.parametrize("case", ["vectorized", "one after another"])
+def test_a_run_killed_part_way_resumes_from_its_last_epoch_and_equals_an_uninterrupted_one(tmp_path, capsys, case):
+    """The same run on the same machine, once straight through and once SIGKILLed after epoch 2 of 4 and resumed:
+    every tensor and history of the two finished entries is the same bit for bit (the same computation), the
+    resumed process trains only the epochs the killed one had not finished, and its seconds count both."""
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    done, straight_saves = _train_in_a_process(tmp_path, straight, 0, case, "straight")
+    assert done.returncode == 0, done.stderr[-3000:]
+    done, killed_saves = _train_in_a_process(tmp_path, resumed, 2, case, "killed")
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    assert list(resumed.glob("*.partial.*.pt")) and not RunCache(resumed).entries()
+    killed_group = "0-1-2" if case == "vectorized" else "2"
+    status = _cache_status(resumed, capsys)
+    assert "0 runs, 1 partial runs" in status and "2 of 4 epochs done" in status, status
+    partial_seconds = torch.load(next(resumed.glob(f"*.partial.{killed_group}.pt")), weights_only=True)["state"]["seconds"]
+
+    done, resumed_saves = _train_in_a_process(tmp_path, resumed, 0, case, "resumed")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resumed after epoch 2/4" in done.stderr, done.stderr[-3000:]
+    # The resumed process trains the epochs the killed one left, and nothing it had finished.
+    assert killed_saves + resumed_saves == straight_saves and resumed_saves[0][1] == 3
+    a, b = (torch.load(RunCache(folder).entries()[0], weights_only=True) for folder in (straight, resumed))
+    assert b["seconds"] > partial_seconds
+    a.pop("seconds"), b.pop("seconds")
+    assert _equal(a, b) == []
+    assert "1 runs, 0 partial runs" in _cache_status(resumed, capsys) and not list(resumed.glob("*.partial.*"))

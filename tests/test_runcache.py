@@ -1,6 +1,11 @@
-"""The results cache: a second identical session trains nothing, a code change retrains, a corrupt entry retrains."""
+"""The results cache: a second identical session trains nothing, a code change retrains, a corrupt, crafted or
+another run's entry retrains, every field of a run survives it, and it keeps to its own files."""
 
 from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,7 +14,7 @@ import torch
 import harness.session as session_module
 from harness.models import CifarCNN
 from harness.runcache import RunCache, code_hash, deserialize, serialize
-from harness.train import TrainConfig, train
+from harness.train import Ensemble, TrainConfig, TrainResult, train
 
 from .test_engine import synthetic_data
 from .test_session import _harness
@@ -41,23 +46,39 @@ def _data():
     return data
 
 
-def _run(harness, data):
-    return harness.trained(lambda: CifarCNN(3, "tanh"), {"n_fc": 3, "activation": "tanh"}, CFG, data, data)
+def _run(harness, data, cfg=CFG):
+    return harness.trained(lambda: CifarCNN(3, "tanh"), {"n_fc": 3, "activation": "tanh"}, cfg, data, data)
 
 
-def test_a_stored_run_loads_back_equal():
+def _same(a, b) -> bool:
+    """``a`` and ``b`` hold the same values, bit for bit, whatever their types (ensembles by their state)."""
+    if isinstance(a, Ensemble):
+        return isinstance(b, Ensemble) and _same(a.state_dict(), b.state_dict())
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+def test_every_field_of_a_stored_run_loads_back_equal():
+    """Every field of TrainResult, a field added later included: each must differ from its default here (so that
+    its round trip is checked), and come back equal."""
     data = synthetic_data(n=32)
-    result = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, CFG)
-    result.key = "k"
+    result = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, replace(CFG, watch_nonfinite=True))
+    result = replace(result, key="k", nan_from_step=7)  # a run gone all NaN: the one field a finite run leaves None
     back = deserialize(serialize(result), lambda: CifarCNN(3, "tanh"), "cpu")
-    for a, b in zip(result.model.state_dict().values(), back.model.state_dict().values()):
-        assert torch.equal(a, b)
-    for a, b in zip(result.snapshots[1].state_dict().values(), back.snapshots[1].state_dict().values()):
-        assert torch.equal(a, b)
-    assert back.ema is not None and back.key == "k" and back.steps == result.steps
-    for key in result.history:
-        np.testing.assert_array_equal(back.history[key], result.history[key])
-    assert set(back.grad_norms) == set(result.grad_norms)
+    for f in dataclasses.fields(TrainResult):
+        value = getattr(result, f.name)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            assert not _same(value, default), f"give {f.name} a value in this test: it is still its default"
+        assert value is not None, f"give {f.name} a value in this test"
+        assert _same(getattr(back, f.name), value), f"{f.name} does not survive the results cache"
 
 
 def test_a_second_identical_session_trains_nothing(tmp_path, monkeypatch):
@@ -67,7 +88,7 @@ def test_a_second_identical_session_trains_nothing(tmp_path, monkeypatch):
     second = _run(_session(tmp_path, cache), data)  # a new session: its own (empty) memo
     assert len(calls) == 1 and len(cache.entries()) == 1
     np.testing.assert_array_equal(first.history["test_acc"], second.history["test_acc"])
-    assert "1 runs" in cache.status() and cache.clear() == 1 and cache.entries() == []
+    assert "1 runs" in cache.status() and cache.clear() == (1, 0) and cache.entries() == []
 
 
 def test_a_code_change_trains_again(tmp_path, monkeypatch):
@@ -104,3 +125,87 @@ def test_cache_status_and_clear_on_the_command_line(tmp_path, capsys):
     assert "1 runs" in capsys.readouterr().out
     assert main(["cache", "clear", "--cache-dir", str(cache.folder)]) == 0
     assert "removed 1 cached runs" in capsys.readouterr().out and cache.entries() == []
+
+
+def test_two_swapped_entries_are_each_reported_and_trained_again(tmp_path, monkeypatch, caplog):
+    """A copy or sync tool that swaps two entries (their checksums with them) must not serve one run as the other."""
+    calls = _count_training(monkeypatch)
+    cache, data = RunCache(tmp_path / "cache"), _data()
+    plain = replace(CFG, momentum=0.0)
+    expected = _run(_session(tmp_path, cache), data, plain)
+    _run(_session(tmp_path, cache), data)
+    a, b = cache.entries()
+    for suffix in (".pt", ".sha256"):
+        a_bytes, b_bytes = a.with_suffix(suffix).read_bytes(), b.with_suffix(suffix).read_bytes()
+        a.with_suffix(suffix).write_bytes(b_bytes)
+        b.with_suffix(suffix).write_bytes(a_bytes)
+    with caplog.at_level("WARNING", logger="harness.cache"):
+        again = _run(_session(tmp_path, cache), data, plain)
+    assert len(calls) == 3 and "holds another run" in caplog.text and len(cache.entries()) == 2
+    assert any(str(p) in caplog.text for p in (a, b))
+    np.testing.assert_array_equal(again.history["train_loss"], expected.history["train_loss"])
+
+
+@pytest.mark.parametrize("differs", ["key", "code", "seeds"])
+def test_an_entry_proves_it_is_the_run_asked_for(tmp_path, caplog, differs):
+    cache = RunCache(tmp_path / "cache")
+    result = train(lambda: CifarCNN(3, "tanh"), [0], _data(), None, TrainConfig(epochs=1, batch_size=4, max_steps_per_epoch=2))
+    result.key = "k"
+    stored = cache.store("k", "c", result)
+    asked = {"key": "k", "code": "c", "seeds": [0], differs: "other" if differs != "seeds" else [1]}
+    for suffix in (".pt", ".sha256"):  # the entry under the name the other run would have
+        cache.path(asked["key"], asked["code"]).with_suffix(suffix).write_bytes(stored.with_suffix(suffix).read_bytes())
+    with caplog.at_level("WARNING", logger="harness.cache"):
+        assert cache.load(asked["key"], asked["code"], lambda: CifarCNN(3, "tanh"), "cpu", asked["seeds"]) is None
+    assert f"holds another run (its {differs}" in caplog.text
+    assert not cache.path(asked["key"], asked["code"]).exists()  # removed: the next session trains it
+
+
+class _Crafted:
+    """What a crafted entry may hold: an object whose unpickling would call a function."""
+
+    def __reduce__(self):
+        return (print, ("this ran on load",))
+
+
+def test_a_crafted_entry_is_reported_removed_and_trained_again(tmp_path, monkeypatch, caplog):
+    calls = _count_training(monkeypatch)
+    cache, data = RunCache(tmp_path / "cache"), _data()
+    _run(_session(tmp_path, cache), data)
+    entry = cache.entries()[0]
+    torch.save({"format": 1, "model": _Crafted()}, entry)
+    entry.with_suffix(".sha256").write_text(hashlib.sha256(entry.read_bytes()).hexdigest() + "\n")  # checksum matches
+    with caplog.at_level("WARNING", logger="harness.cache"):
+        again = _run(_session(tmp_path, cache), data)
+    assert len(calls) == 2 and str(entry) in caplog.text and "Unpickling" in caplog.text
+    assert np.isfinite(again.history["train_loss"]).all() and len(cache.entries()) == 1
+
+
+def test_cache_status_and_clear_touch_only_the_harness_entries(tmp_path, capsys):
+    from harness.cli import main
+
+    cache = RunCache(tmp_path / "runs")
+    cache.store("k", "c", train(lambda: CifarCNN(3, "tanh"), [0], _data(), None,
+                                TrainConfig(epochs=1, batch_size=4, max_steps_per_epoch=2)))
+    mine = {name: cache.folder / name for name in ("my_model.pt", "my_model.sha256", f"{'f' * 39}.pt", "calibration.json")}
+    for path in mine.values():
+        path.write_text("a user's file")
+    left = cache.folder / f".{cache.path('k2', 'c').name}.x1y2_z.tmp"  # what a killed write leaves
+    left.write_bytes(b"half")
+    assert main(["cache", "status", "--cache-dir", str(cache.folder)]) == 0
+    assert "1 runs" in capsys.readouterr().out
+    assert main(["cache", "clear", "--cache-dir", str(cache.folder)]) == 0
+    assert "removed 1 cached runs" in capsys.readouterr().out
+    assert all(path.read_text() == "a user's file" for path in mine.values()) and not left.exists()
+    assert sorted(p.name for p in cache.folder.iterdir()) == sorted(mine)
+
+
+def test_a_cache_that_became_unwritable_keeps_the_finished_run_for_this_session(tmp_path, caplog):
+    """The session checks the folder before training (tests/test_faults.py); should it go after, the run that just
+    finished is still judged: only later sessions lose it."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with caplog.at_level("WARNING", logger="harness"):
+        result = _run(_session(tmp_path, RunCache(blocker)), _data())
+    assert np.isfinite(result.history["train_loss"]).all() and "could not be stored" in caplog.text
+    assert str(blocker) in caplog.text

@@ -22,6 +22,7 @@ from torch import nn
 
 from ..data.device_data import DeviceData, member_generators
 from . import losses, precision
+from .checkpoint import Checkpoint, Progress, TrainingState
 from .ema import WeightEMA
 from .ensemble import Ensemble, build_members
 from .nonfinite import NonFiniteWatch
@@ -219,7 +220,7 @@ def vectorized(cfg: TrainConfig, device: torch.device) -> bool:
 
 def train(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: DeviceData,
           test_data: DeviceData | None, cfg: TrainConfig, teacher: Ensemble | None = None,
-          on_step: Callable[[int, int], None] | None = None) -> TrainResult:
+          on_step: Callable[[int, int], None] | None = None, checkpoint: Checkpoint | None = None) -> TrainResult:
     """Train one member of ``model_fn()`` per seed and measure every epoch.
 
     Members train at once as one ensemble, or one after another where that is faster
@@ -227,6 +228,9 @@ def train(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: D
     ``on_step(steps, members)`` is called after each computed step of the members trained together (all of
     them, or each seed in turn), with the steps they have done; it must not change training, and an
     exception it raises ends the run (the time budget's check times steps with it).
+    With a ``checkpoint``, the members trained together keep their state there at the end of every epoch and
+    start from what it holds: a run killed part-way goes on from its last finished epoch, exactly as it would
+    have gone on unstopped (see :mod:`.checkpoint`).
     """
     precision.check_mode(cfg.precision)
     seeds = [int(s) for s in seeds]
@@ -234,10 +238,10 @@ def train(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: D
         raise ValueError("distillation (kd_temperature) needs a teacher ensemble")
     if len(seeds) > 1 and not vectorized(cfg, train_data.device):
         parts = [train(model_fn, [s], train_data, test_data, cfg,
-                       None if teacher is None else Ensemble([teacher.member(i)]), on_step)
+                       None if teacher is None else Ensemble([teacher.member(i)]), on_step, checkpoint)
                  for i, s in enumerate(seeds)]
         return _concat_results(parts)
-    return _train_group(model_fn, seeds, train_data, test_data, cfg, teacher, on_step=on_step)
+    return _train_group(model_fn, seeds, train_data, test_data, cfg, teacher, on_step=on_step, checkpoint=checkpoint)
 
 
 # What may differ between runs trained together as one ensemble by :func:`train_together`.
@@ -280,7 +284,7 @@ def _member_slice(result: TrainResult, start: int, stop: int) -> TrainResult:
 
 
 def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainConfig, teacher,
-                 member_hyper: dict | None = None, on_step=None) -> TrainResult:
+                 member_hyper: dict | None = None, on_step=None, checkpoint: Checkpoint | None = None) -> TrainResult:
     device = train_data.device
     dtype = precision.param_dtype(cfg.precision)
     torch.manual_seed(seeds[0])  # dropout masks; each member still draws its own under vmap
@@ -309,10 +313,12 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
         # once per member (in the run's autocast mode, as per step) and look them up per batch.
         table = teacher_logit_table(teacher, train_data, cfg.precision, cfg.eval_batch_size)
         members = torch.arange(size, device=device)
-    step = 0
-    nan_from = None
-    started = time.perf_counter()
-    for epoch in range(cfg.epochs):
+    state = TrainingState(model, optimizer, scaler, ema, watch, generators, history, grad_norms, snapshots)
+    done = _resume(checkpoint, seeds, state, cfg)
+    step = done.step
+    nan_from = done.nan_from
+    started = time.perf_counter() - done.seconds  # a resumed run's seconds count the epochs before the stop
+    for epoch in range(done.epoch, cfg.epochs):
         loss_sum = torch.zeros(size, device=device, dtype=torch.float64)
         correct = torch.zeros(size, device=device, dtype=torch.int64)
         recent = collections.deque(maxlen=cfg.running_loss_window or 1)
@@ -405,6 +411,9 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
                  np.array2string(history["train_acc"][:, epoch], precision=3),
                  "" if test_data is None else " test acc " + np.array2string(history["test_acc"][:, epoch], precision=3),
                  time.perf_counter() - started)
+        if checkpoint is not None:
+            checkpoint.save(seeds, state.capture(Progress(epoch + 1, step, nan_from, time.perf_counter() - started),
+                                                 cfg.epochs))
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - started
@@ -414,6 +423,17 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
         seconds=seconds, steps=step, snapshots=snapshots, steps_per_epoch=step // max(1, cfg.epochs),
         nan_from_step=nan_from,
     )
+
+
+def _resume(checkpoint: Checkpoint | None, seeds: list[int], state: TrainingState, cfg: TrainConfig) -> Progress:
+    """Where the group starts: from what ``checkpoint`` kept of it (restored into ``state``), else from scratch."""
+    saved = None if checkpoint is None else checkpoint.load(list(seeds))
+    if saved is None:
+        return Progress()
+    done = state.restore(saved)
+    log.info("%s: resumed after epoch %d/%d (step %d, %.1fs trained before)", cfg.label or "run", done.epoch,
+             cfg.epochs, done.step, done.seconds)
+    return done
 
 
 def _grad_norm_layers(model: Ensemble) -> list[str]:

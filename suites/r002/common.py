@@ -30,7 +30,8 @@ def train_cnn(run, epochs: int | None = None, momentum: float | None = None, lr:
 
     ``epochs`` defaults to the claim's budget. The 2-epoch runs of the 3-FC sigmoid and tanh nets are the
     first two epochs of their ``longer_epochs`` runs (the same run cut short: tests/test_engine.py), so they
-    are never trained twice.
+    are never trained twice; with ``longer_epochs`` equal to ``epochs`` (the catalog refuses it shorter) the
+    two are one run.
     """
     harness = run.harness
     report_epochs = run.budget["epochs"]
@@ -42,11 +43,11 @@ def train_cnn(run, epochs: int | None = None, momentum: float | None = None, lr:
         model_kwargs.setdefault("added_width", run.choices["added_width"])
     longer = run.budget.get("longer_epochs")
     if epochs == report_epochs and lr == 0.01 and set(model_kwargs) == {"n_fc", "activation"} and \
-            model_kwargs["n_fc"] == 3 and model_kwargs["activation"] in ("sigmoid", "tanh"):
-        return train_cnn(run, run.budget["longer_epochs"], momentum, lr, **model_kwargs).truncated(report_epochs)
+            model_kwargs["n_fc"] == 3 and model_kwargs["activation"] in ("sigmoid", "tanh") and run.budget["longer_epochs"] > epochs:
+        return train_cnn(run, longer, momentum, lr, **model_kwargs).truncated(report_epochs)
     cfg = with_overrides(q1_config(momentum, epochs, train_data.steps_per_epoch(4), lr),
                          label=f"r002 {model_kwargs} momentum={momentum}",
-                         snapshot_epochs=(report_epochs,) if epochs == longer else ())
+                         snapshot_epochs=(report_epochs,) if epochs == longer > report_epochs else ())
     return harness.trained(lambda: CifarCNN(**model_kwargs), model_kwargs, cfg, train_data, test_data)
 
 

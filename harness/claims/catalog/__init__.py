@@ -46,6 +46,12 @@ def _checked_budget(path: Path, claim_id: str, budget: dict) -> dict:
             if not (value == "all" or (isinstance(value, int) and not isinstance(value, bool) and value > 0)):
                 raise ValueError(f"{path}: claim {claim_id}: budget.{profile}.{key} = {value!r}; give a positive "
                                  "whole number or \"all\"")
+        longer, epochs = (entries.get(k) if isinstance(entries, dict) else None for k in ("longer_epochs", "epochs"))
+        if isinstance(longer, int) and isinstance(epochs, int) and longer < epochs:
+            # The report's runs are the first epochs of the longer ones (suites/r002/common.py): never shorter.
+            raise ValueError(f"{path}: claim {claim_id}: budget.{profile}.longer_epochs = {longer} is below "
+                             f"budget.{profile}.epochs = {epochs}; give longer_epochs >= epochs (equal: the longer "
+                             "runs are the report's runs)")
     return budget
 
 
