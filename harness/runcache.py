@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -28,6 +27,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .atomic import atomic_path, write_text_atomic
 from .data.cache import fingerprint
 from .train import Ensemble, TrainResult, build_members
 
@@ -145,16 +145,9 @@ def _read(path: Path, expected: dict, decode: Callable[[dict], object]):
 def _write(path: Path, payload: dict) -> None:
     """``payload`` at ``path`` with its SHA-256 beside, atomically: a reader finds the old file, the new one, or a
     checksum that does not match (reported and trained again), never a half-written file taken for whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
-        path.with_suffix(".sha256").write_text(digest + "\n")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        write_text_atomic(path.with_suffix(".sha256"), hashlib.sha256(tmp.read_bytes()).hexdigest() + "\n")
 
 
 class RunCache:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import stat
 from dataclasses import replace
 
 import numpy as np
@@ -209,3 +211,14 @@ def test_a_cache_that_became_unwritable_keeps_the_finished_run_for_this_session(
         result = _run(_session(tmp_path, RunCache(blocker)), _data())
     assert np.isfinite(result.history["train_loss"]).all() and "could not be stored" in caplog.text
     assert str(blocker) in caplog.text
+
+
+def test_cache_entries_get_the_mode_the_umask_gives(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = RunCache(tmp_path).store("k", "c", train(lambda: CifarCNN(3, "tanh"), [0], _data(), None,
+                                                        TrainConfig(epochs=1, batch_size=4, max_steps_per_epoch=2)))
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        assert stat.S_IMODE(path.with_suffix(".sha256").stat().st_mode) == 0o644
+    finally:
+        os.umask(old)
