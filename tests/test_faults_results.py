@@ -226,3 +226,16 @@ def test_plan_out_a_folder_is_refused_before_any_costing(tmp_path, capsys):
     assert main(["plan", "--out", str(tmp_path)]) == 2
     assert "--out " + str(tmp_path) + ": is a folder" in capsys.readouterr().err
     assert time.time() - started < 5  # no pytest session was started
+
+
+def test_a_not_run_never_replaces_a_measured_record(tmp_path):
+    measured = ROOT / "results" / "smoke" / "records" / "control.cifar10_tutorial__tutorial.json"
+    results = tmp_path / "results"
+    (results / "records").mkdir(parents=True)
+    shutil.copy(measured, results / "records" / measured.name)
+    # A wrong data root: the claim cannot run, and would be recorded NOT RUN over what was measured.
+    done = _pytest(["suites/control", f"--results-dir={results}", f"--data-root={tmp_path / 'empty'}",
+                    "-o", "log_cli=true", "--log-cli-level=WARNING"], tmp_path)
+    assert "skipped" in done.stdout, done.stdout + done.stderr
+    assert (results / "records" / measured.name).read_bytes() == measured.read_bytes()
+    assert "its measured record" in done.stdout + done.stderr

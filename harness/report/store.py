@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from ..claims.record import ClaimResult
+from ..claims.verdicts import Verdict
 from ..atomic import write_json_atomic
 
 RECORDS = "records"
@@ -28,10 +29,31 @@ def record_path(results_dir: Path, claim_id: str, reading: str) -> Path:
 
 
 def write_record(results_dir: Path, result: ClaimResult, environment: dict) -> Path:
-    """Store ``result`` with the environment it was measured in; returns the file."""
+    """Store ``result`` with the environment it was measured in; returns the file.
+
+    A NOT RUN never replaces a measured record (a wrong data root, a spent time budget, an out-of-memory): what
+    was measured stays, and the warning says why this session did not measure it again.
+    """
     path = record_path(results_dir, result.claim_id, result.reading)
+    if result.verdict == Verdict.NOT_RUN:
+        kept = _measured(path)
+        if kept is not None:
+            log.warning("%s [%s]: not run this session (%s); its measured record (%s, commit %s) is kept in %s",
+                        result.claim_id, result.reading, result.notes, kept["verdict"],
+                        kept.get("environment", {}).get("commit", "?"), path)
+            return path
     write_json_atomic(path, {**result.to_json(), "environment": environment})
     return path
+
+
+def _measured(path: Path) -> dict | None:
+    """The record at ``path`` if it holds a verdict that was measured (not NOT RUN), else None."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("verdict") not in (None, Verdict.NOT_RUN.value) \
+        else None
 
 
 def read_records(results_dir: Path) -> list[dict]:
