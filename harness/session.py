@@ -31,6 +31,8 @@ from .data import DataMissing, DeviceData, load_images, select
 from .data.cache import fingerprint
 from .judges import judge_claim
 from .plan import Calibration, Plan, PlannedRun
+from .progress.board import RUN_LOADED, RUN_STARTED, RUN_TRAINED
+from .progress.labels import run_label
 from .report import record_path, write_record
 from .report.plots import plot_record
 from .runcache import RunCache, code_hash
@@ -138,6 +140,7 @@ class Harness:
         NOT RUN and skipping its test.
         """
         key = run_key(model_spec, cfg, train_data, test_data, self.seeds, None if teacher is None else teacher.key)
+        cfg = replace(cfg, label=run_label(model_spec, cfg))  # the key leaves the label out: it names, never changes
         # The code a cached run depends on: the harness, and the module that called for the run.
         code = (code_hash(inspect.currentframe().f_back.f_code.co_filename) + self.device.type
                 if self.run_cache is not None else "")
@@ -145,19 +148,37 @@ class Harness:
             cached = self.run_cache is not None and self.run_cache.path(key, code).exists()
             return self._planned(key, model_fn, model_spec, cfg, train_data, test_data, cached)
 
+        source = "shared"  # unless compute() runs: another claim of this session trained it
+
         def compute():
+            nonlocal source
             if self.run_cache is not None:
                 cached = self.run_cache.load(key, code, model_fn, self.device)
                 if cached is not None:
+                    source = "loaded"
+                    log.info("%s: loaded from the results cache", cfg.label,
+                             extra={"progress": {"event": RUN_LOADED, "run": cfg.label}})
                     return cached
+            source = "trained"
             on_step = None if self.running is None else self._budget_check(self.running, model_spec, cfg, train_data)
-            result = train(model_fn, self.seeds, train_data, test_data, cfg,
-                           teacher=None if teacher is None else teacher.model, on_step=on_step)
+            result = self._logged_train(model_fn, self.seeds, train_data, test_data, cfg,
+                                        teacher=None if teacher is None else teacher.model, on_step=on_step)
             result.key = key
             if self.run_cache is not None:
                 self.run_cache.store(key, code, result)
             return result
-        return self.memo(key, compute)
+        result = self.memo(key, compute)
+        if self.running is not None:
+            self.running.runs[source] += 1
+        return result
+
+    def _logged_train(self, model_fn, seeds, train_data, test_data, cfg, **kwargs):
+        """:func:`train`, its start and end said on the progress board (the end only once it trained)."""
+        log.info("%s: training", cfg.label, extra={"progress": {"event": RUN_STARTED, "run": cfg.label}})
+        result = train(model_fn, seeds, train_data, test_data, cfg, **kwargs)
+        log.info("%s: trained in %.1f s", cfg.label, result.seconds,
+                 extra={"progress": {"event": RUN_TRAINED, "run": cfg.label, "seconds": result.seconds}})
+        return result
 
     def timed(self, model_fn, model_spec: dict, seed: int, train_data: DeviceData, cfg, teacher=None):
         """One member trained now, alone, never memoized or cached: a timing claim measures the training itself.
@@ -167,7 +188,10 @@ class Harness:
         if self.planner is not None:
             key = run_key({**model_spec, "timed alone": True}, cfg, train_data, None, [seed])
             return self._planned(key, model_fn, model_spec, cfg, train_data, None, False, seeds=[seed])
-        return train(model_fn, [seed], train_data, None, cfg, teacher=teacher)
+        if self.running is not None:
+            self.running.runs["trained"] += 1
+        return self._logged_train(model_fn, [seed], train_data, None, replace(cfg, label=run_label(model_spec, cfg)),
+                                  teacher=teacher)
 
     def _planned(self, key: str, model_fn, model_spec: dict, cfg, train_data: DeviceData, test_data, cached: bool,
                  seeds: list[int] | None = None):
@@ -285,6 +309,8 @@ class Harness:
     def start(self, claim_id: str, reading: Reading) -> "ClaimRun":
         """Begin measuring ``claim_id`` under ``reading``; the wall clock starts now."""
         self.running = ClaimRun(self, catalog.get(claim_id), reading)
+        log.info("%s [%s]: measuring", claim_id, reading.name,
+                 extra={"progress": {"claim": claim_id, "reading": reading.name}})
         return self.running
 
     def device_data(self, dataset: str, split: str, per_class: int | None = None,
@@ -332,6 +358,7 @@ class ClaimRun:
         self.started = time.perf_counter()
         self.data_used: list[str] = []
         self.forms: list[str] = []
+        self.runs = {"trained": 0, "loaded": 0, "shared": 0}  # where its training runs came from (Harness.trained)
 
     @property
     def budget(self):
@@ -398,5 +425,6 @@ class ClaimRun:
             wall_s=time.perf_counter() - self.started,
             seeds=list(self.harness.seeds if seeds is None else seeds),
             data="; ".join(dict.fromkeys(self.data_used)), data_form="; ".join(dict.fromkeys(self.forms)),
-            reading_text=reading_text,
+            reading_text=reading_text, runs_trained=self.runs["trained"], runs_loaded=self.runs["loaded"],
+            runs_shared=self.runs["shared"],
         )

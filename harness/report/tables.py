@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..atomic import write_text_set
 from ..claims import catalog
+from ..claims.record import RUN_SOURCES, runs_text
 from ..claims.verdicts import rules_markdown
 from ..stability import stability_words
 
@@ -160,18 +161,37 @@ def summary_markdown(records: list[dict], environment: dict) -> str:
         "claim": r["claim_id"], "reading": r["reading"], "the report says": r["claimed"],
         "measured (headline; its interval says its kind)": r["measured"],
         _verdict_header(profile): _verdict_cell(r["verdict"], profile), "stability": stability_words(r.get("stability")),
-        "primary parts": parts_text(r), "wall s": f"{r.get('wall_s', 0):.1f}",
+        "primary parts": parts_text(r), "wall s": _wall_cell(r),
     } for r in records])
     total_wall = sum(r.get("wall_s", 0) for r in records)
     parts = [
         f"# Claim results — {profile} profile", "", _header(environment, records), "",
         *([SMOKE_NOTE, ""] if profile != "full" else []), *_control_warning(records),
-        "Verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; wall time of the claims {total_wall:.0f} s.",
+        "Verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; wall time of the claims {total_wall:.0f} s"
+        + _runs_note(records) + ".",
         "", _markdown(table), "", "Per-report detail, with every reading's choices: "
         + ", ".join(f"[{_report_file(rep)}]({_report_file(rep)})" for rep in _reports(records)) + ".",
         "Per-epoch curves: `plots/`. Machine-readable: [claims.csv](claims.csv).", "", verdict_rules(), "",
     ]
     return "\n".join(parts)
+
+
+def _wall_cell(record: dict) -> str:
+    """The wall time, and where the claim's runs came from where the record says: a run loaded from the results
+    cache costs seconds that training it cost minutes."""
+    source = runs_text(record)
+    return f"{record.get('wall_s', 0):.1f}" + (f" ({source})" if source else "")
+
+
+def _runs_note(records: list[dict]) -> str:
+    """``; of their training runs, 3 trained, 40 cached (loaded from the results cache), 7 shared ...`` ('' where no
+    record says)."""
+    totals = {word: sum(r.get(key) or 0 for r in records) for key, word in RUN_SOURCES}
+    if not any(totals.values()):
+        return ""
+    words = {"trained": "trained", "cached": "cached (loaded from the results cache)",
+             "shared": "shared (trained earlier in the session for another claim)"}
+    return "; of their training runs " + ", ".join(f"{n} {words[w]}" for w, n in totals.items() if n)
 
 
 def _report_of(record: dict) -> str:

@@ -45,7 +45,6 @@ def train_cnn(run, epochs: int | None = None, momentum: float | None = None, lr:
             model_kwargs["n_fc"] == 3 and model_kwargs["activation"] in ("sigmoid", "tanh"):
         return train_cnn(run, run.budget["longer_epochs"], momentum, lr, **model_kwargs).truncated(report_epochs)
     cfg = with_overrides(q1_config(momentum, epochs, train_data.steps_per_epoch(4), lr),
-                         label=f"r002 {model_kwargs} momentum={momentum}",
                          snapshot_epochs=(report_epochs,) if epochs == longer else ())
     return harness.trained(lambda: CifarCNN(**model_kwargs), model_kwargs, cfg, train_data, test_data)
 
