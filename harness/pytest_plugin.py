@@ -252,9 +252,7 @@ def pytest_sessionstart(session):
     # pytest's writer has no public way to share its file; without one, progress stays off rather than garble it.
     config._harness_terminal = terminal = Terminal(writer._file)
     writer._file = terminal
-    live = bool(reporter.isatty) and config.option.verbose >= 0
-    if live:
-        terminal.start_live()
+    live = bool(reporter.isatty) and config.option.verbose >= 0  # the ticker starts the view at its first draw
     config._harness_ticker = Ticker(config._harness_board, terminal, every, session=lambda: _session_text(config),
                                     live=live)
     config._harness_ticker.start()

@@ -235,3 +235,32 @@ def test_a_run_loaded_from_the_results_cache_is_said_so(tmp_path):
     second = _pytest(*args, cwd=tmp_path)
     assert "main: test_one_run loaded from the results cache 'tanh CNN 3 FC, SGD lr 0.01, 1 epoch'" in second
     assert "training '" not in second
+
+
+def test_the_terminal_keeps_pytests_lines_whole(tmp_path):
+    from rich.text import Text
+
+    from harness.progress import Terminal
+
+    path = tmp_path / "plain.txt"
+    with open(path, "w") as file:
+        terminal = Terminal(file)
+        terminal.write("suites/x.py ..")
+        terminal.line("gw0: c [r] training 'x'")  # on a line of its own, after pytest's text
+        terminal.write(".  [ 10%]\n")
+        terminal.flush()
+    assert path.read_text() == "suites/x.py ..\ngw0: c [r] training 'x'\n.  [ 10%]\n"
+    path = tmp_path / "live.txt"
+    with open(path, "w") as file:
+        terminal = Terminal(file)
+        terminal.show(Text("the live view"))
+        terminal.write("suites/y.py ")
+        terminal.write(".\rsuites/y.py ..\n")  # a carriage return rewrites its line, as on a terminal
+        terminal.write("suites/z.py .")
+        terminal.line("claim finished: c [r]: REPRODUCED (1 s)")
+        terminal.stop_live()
+        terminal.write(".\n")
+        terminal.flush()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", path.read_text())
+    assert "suites/y.py ..\n" in text and "claim finished: c [r]: REPRODUCED (1 s)\n" in text
+    assert text.endswith("suites/z.py ..\n")  # pytest's unfinished line waited for the view to go

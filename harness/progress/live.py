@@ -14,11 +14,13 @@ def live_view(states: list[dict], session: str, now: float | None = None):
     from rich.text import Text
 
     now = time.time() if now is None else now
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for name, kwargs in (("worker", {}), ("claim [reading]", {"max_width": 40}), ("run", {"ratio": 1}),
-                         ("epoch", {"justify": "right"}), ("loss", {"justify": "right"}),
-                         ("acc", {"justify": "right"}), ("elapsed", {"justify": "right"})):
-        table.add_column(name, no_wrap=True, overflow="ellipsis", **kwargs)
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold", collapse_padding=True)
+    # The figures keep their width; the claim and the run's label give way on a narrow terminal.
+    for name, kwargs in (("worker", {"min_width": 6}), ("claim [reading]", {"max_width": 34}), ("run", {"max_width": 44}),
+                         ("epoch", {"min_width": 5}), ("loss", {"min_width": 5}), ("acc", {"min_width": 6}),
+                         ("elapsed", {"min_width": 11})):
+        right = {"justify": "right"} if name not in ("worker", "claim [reading]", "run") else {}
+        table.add_column(name, no_wrap=True, overflow="ellipsis", **kwargs, **right)
     for state in states:
         if "test" not in state:
             continue  # idle

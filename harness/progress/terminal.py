@@ -83,10 +83,11 @@ class Terminal:
             self.live.start()
 
     def show(self, renderable) -> None:
-        """Redraw the live view with ``renderable`` (no-op without one)."""
+        """Draw the live view with ``renderable``, starting it the first time."""
         with self.lock:
-            if self.live is not None:
-                self.live.update(renderable, refresh=True)
+            if self.live is None:
+                self.start_live()
+            self.live.update(renderable, refresh=True)
 
     def stop_live(self) -> None:
         """Remove the live view; pytest's unfinished line goes on where it was."""

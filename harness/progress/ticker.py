@@ -50,7 +50,9 @@ class Ticker(threading.Thread):
         if self.live:
             from .live import live_view
 
-            self.out.show(live_view(self.board.states(), self.session()))
+            session = self.session()
+            if session:  # from the end of collection: before it, xdist's workers still write to the terminal
+                self.out.show(live_view(self.board.states(), session))
         elif periodic:
             for state in self.board.states():
                 line = worker_line(state)
