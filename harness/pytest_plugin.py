@@ -28,7 +28,7 @@ import torch
 from harness import allocator
 from harness.plan import Calibration, Plan, hours, plan_path
 from harness.progress import BoardHandler, ProgressBoard, Terminal, Ticker
-from harness.progress.lines import duration, session_line
+from harness.progress.lines import session_line
 from harness.progress.summary import verdict_table
 from harness.runcache import RunCache, default_cache_dir
 
@@ -510,7 +510,7 @@ def pytest_runtest_makereport(item, call):
                                 "runs_shared": result.runs_shared})
             report.user_properties.append(("claim result", json.dumps({
                 "claim": result.claim_id, "reading": result.reading, "verdict": str(result.verdict),
-                "headline": result.measured, "wall": duration(result.wall_s) + (f", {source}" if source else "")})))
+                "headline": result.measured, "wall": f"{result.wall_s:.0f} s" + (f", {source}" if source else "")})))
 
 
 def pytest_runtest_logreport(report):
