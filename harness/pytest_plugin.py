@@ -10,6 +10,8 @@ controller (or the single process without -n) writes the tables at the end.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import re
@@ -25,7 +27,9 @@ import torch
 
 from harness import allocator
 from harness.plan import Calibration, Plan, hours, plan_path
-from harness.progress import BoardHandler, ProgressBoard, Ticker
+from harness.progress import BoardHandler, ProgressBoard, Terminal, Ticker
+from harness.progress.lines import session_line
+from harness.progress.summary import verdict_table
 from harness.runcache import RunCache, default_cache_dir
 
 
@@ -45,7 +49,8 @@ def pytest_addoption(parser):
     group.addoption("--cpu-threads", type=int, default=1,
                     help="torch threads per process on the CPU (default 1: results then do not depend on -n)")
     group.addoption("--progress-every", type=float, default=60.0,
-                    help="seconds between progress lines (what each worker trains now); 0 turns them off")
+                    help="seconds between progress lines (what each worker trains now) when the output is not a "
+                         "terminal or under -q; a terminal shows a live view instead; 0 turns both off")
     group.addoption("--max-hours", type=float, default=None,
                     help="time budget of the session: a claim whose cost estimate does not fit in what is left is "
                          "recorded NOT RUN with its estimate (default: none on a GPU, 3 on a CPU)")
@@ -261,17 +266,47 @@ def pytest_configure(config):
     logging.getLogger("harness").setLevel(logging.INFO)
     board = ProgressBoard(memo_dir / "progress", config.workerinput["workerid"] if _is_worker(config) else "main")
     config._harness_board = board
-    logging.getLogger("harness.train").addHandler(BoardHandler(board))
-    every = config.getoption("--progress-every")
+    # Every harness logger: the engine's epochs, the session's runs (trained, loaded from the cache) and claims.
+    logging.getLogger("harness").addHandler(BoardHandler(board))
     if not _is_worker(config):
         _CONTROLLER["config"] = config
+        config._harness_results = []  # each claim this session finished, for the verdict table at its end
     _stop_on_sigterm(config)
     if _is_worker(config) and os.getppid() == config.workerinput.get("harness_controller_pid"):
         _exit_with_controller(config.workerinput["harness_controller_pid"])
-    if not _is_worker(config) and every > 0:
-        config._harness_ticker = Ticker(board, lambda line: _write_line(config, line), every,
-                                        eta=lambda: _eta(config))
-        config._harness_ticker.start()
+
+
+@pytest.hookimpl(trylast=True)  # after the terminal reporter's header
+def pytest_sessionstart(session):
+    """The controller's progress: a live view on a terminal (not under -q), else plain lines (see --progress-every)."""
+    config = session.config
+    every = config.getoption("--progress-every")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    writer = getattr(reporter, "_tw", None)
+    if _is_worker(config) or every <= 0 or writer is None or not hasattr(writer, "_file") or \
+            config.getoption("plan_out") is not None:
+        return
+    # pytest's writer has no public way to share its file; without one, progress stays off rather than garble it.
+    config._harness_terminal = terminal = Terminal(writer._file)
+    writer._file = terminal
+    live = bool(reporter.isatty) and config.option.verbose >= 0  # the ticker starts the view at its first draw
+    config._harness_ticker = Ticker(config._harness_board, terminal, every, session=lambda: _session_text(config),
+                                    live=live)
+    config._harness_ticker.start()
+
+
+def _stop_progress(config) -> None:
+    """Stop the progress thread and the live view, and give pytest its file back (idempotent)."""
+    ticker = getattr(config, "_harness_ticker", None)
+    if ticker is not None:
+        ticker.stop()
+        ticker.join(timeout=5)
+    terminal = getattr(config, "_harness_terminal", None)
+    if terminal is not None:
+        terminal.stop_live()
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and getattr(reporter._tw, "_file", None) is terminal:
+            reporter._tw._file = terminal.file
 
 
 def _stop_on_sigterm(config) -> None:
@@ -355,6 +390,7 @@ def pytest_xdist_node_collection_finished(node, ids):
 
 
 def _eta(config) -> str:
+    """``ETA about X by the cost plan`` (or bounded by the time budget); '' without a plan."""
     plan = config._harness_plan
     if plan is None:
         return ""
@@ -363,8 +399,22 @@ def _eta(config) -> str:
     left = config._harness.hours_left()
     if left is not None and remaining > left * 3600:
         # Claims whose runs do not fit are recorded NOT RUN when they come up: the budget bounds the session.
-        return f"; ETA at most {hours(max(left, 0) * 3600)} (the --max-hours budget; the cost plan needs {hours(remaining)})"
-    return f"; ETA about {hours(remaining)} by the cost plan"
+        return f"ETA at most {hours(max(left, 0) * 3600)} (the --max-hours budget; the cost plan needs {hours(remaining)})"
+    return f"ETA about {hours(remaining)} by the cost plan"
+
+
+@functools.lru_cache(maxsize=None)  # the session line asks for every selected test each second
+def _is_claim_test(rootpath: Path, nodeid: str) -> bool:
+    return SUITES in (rootpath / nodeid.split("::")[0]).resolve().parents
+
+
+def _session_text(config) -> str:
+    """The session's progress line: claim tests done of those selected, elapsed time, ETA."""
+    selected = [n for n in getattr(config, "_harness_selected", set()) if _is_claim_test(Path(config.rootpath), n)]
+    if not selected:
+        return ""  # still collecting, or no claim selected: nothing to count
+    done = sum(1 for n in selected if n in _FINISHED)
+    return session_line(done, len(selected), time.time() - config._harness_started, _eta(config))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -488,27 +538,43 @@ def pytest_runtest_makereport(item, call):
         harness.running.record_not_run(f"out of memory on {harness.environment['device']}: "
                                        f"{str(call.excinfo.value).splitlines()[0][:300]}")
     if call.when == "call" and harness is not None:
-        # The verdicts this test recorded travel to the controller with its report (also under xdist).
+        # The verdicts this test recorded travel to the controller with its report (also under xdist), as JSON text:
+        # what xdist serializes for any report.
+        from harness.claims.record import runs_text
+
         for result in harness.concluded:
-            report.user_properties.append(("claim verdict", f"{result.claim_id} [{result.reading}]: {result.verdict}"
-                                                            f" ({result.wall_s:.0f} s)"))
+            source = runs_text({"runs_trained": result.runs_trained, "runs_loaded": result.runs_loaded,
+                                "runs_shared": result.runs_shared})
+            report.user_properties.append(("claim result", json.dumps({
+                "claim": result.claim_id, "reading": result.reading, "verdict": str(result.verdict),
+                "headline": result.measured, "wall": f"{result.wall_s:.0f} s" + (f", {source}" if source else "")})))
 
 
 def pytest_runtest_logreport(report):
     """On the controller (or the single process): each finished claim with its verdict, as it finishes."""
     if report.when == "teardown":
         _FINISHED.add(_ungrouped(report.nodeid))
-    if report.when != "call" or _CONTROLLER["config"] is None:
+    config = _CONTROLLER["config"]
+    if report.when != "call" or config is None:
         return
-    for key, line in getattr(report, "user_properties", []):
-        if key == "claim verdict":
-            _write_line(_CONTROLLER["config"], f"claim finished: {line}")
+    for key, text in getattr(report, "user_properties", []):
+        if key == "claim result":
+            result = json.loads(text)
+            config._harness_results.append(result)
+            _write_line(config, f"claim finished: {result['claim']} [{result['reading']}]: {result['verdict']} "
+                                f"({result['wall']})")
 
 
 _CONTROLLER: dict = {"config": None}
 
 
 def _write_line(config, line: str) -> None:
+    """A line of the harness's own beside pytest's output: through the progress terminal where there is one (it
+    reaches the terminal, above the live view, also while a test captures output), else the terminal reporter."""
+    terminal = getattr(config, "_harness_terminal", None)
+    if terminal is not None:
+        terminal.line(line)
+        return
     # Looked up when used: the terminal reporter registers itself after this plugin's pytest_configure.
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
@@ -518,12 +584,13 @@ def _write_line(config, line: str) -> None:
 def pytest_runtest_teardown(item, nextitem):
     """Between tests, hand freed memory back to the OS (while a test trains, the allocator keeps it)."""
     allocator.release_freed_memory()
+    board = getattr(item.config, "_harness_board", None)
+    if board is not None:
+        board.idle()  # a worker with nothing left to run shows nothing, not its last test
 
 
 def pytest_unconfigure(config):
-    ticker = getattr(config, "_harness_ticker", None)
-    if ticker is not None:
-        ticker.stop()
+    _stop_progress(config)
     if getattr(config, "_harness_sigterm", None) is not None:
         signal.signal(signal.SIGTERM, config._harness_sigterm)
     if not _is_worker(config) and hasattr(config, "_harness"):
@@ -556,9 +623,7 @@ def harness(request):
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
-    ticker = getattr(config, "_harness_ticker", None)
-    if ticker is not None:
-        ticker.stop()
+    _stop_progress(config)
     if _is_worker(config) or not hasattr(config, "_harness"):
         return
     h = config._harness
@@ -574,9 +639,9 @@ def pytest_sessionfinish(session, exitstatus):
         # An interrupted session (Ctrl-C) keeps the records of the claims that finished and says so in its tables.
         written = write_results(h.results_dir, h.environment, incomplete=exitstatus == pytest.ExitCode.INTERRUPTED,
                                 keep_newer_plots=True)
+        config._harness_written = len(written)  # said under the verdict table (pytest_terminal_summary)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter:
-            reporter.write_line(f"claims harness: wrote {len(written)} result files to {h.results_dir}")
             if h.full:
                 from harness.claims.pinned import unpinned
                 from harness.report import read_records
@@ -589,3 +654,19 @@ def pytest_sessionfinish(session, exitstatus):
                         reporter.write_line(f"  unguarded: {name}", red=True)
                     reporter.write_line("  pin a reviewed full run with: python -m harness claims pin "
                                         f"{h.results_dir / 'claims.csv'}", red=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The claims this session finished, one narrow line each (claim, reading, verdict, wall time and where its runs
+    came from, headline), then where the tables were written."""
+    results = getattr(config, "_harness_results", None)
+    if _is_worker(config) or not hasattr(config, "_harness"):
+        return
+    written = getattr(config, "_harness_written", None)
+    if not results and written is None:
+        return
+    terminalreporter.write_sep("=", "claims harness: verdicts")
+    for line in verdict_table(sorted(results or [], key=lambda r: (r["claim"], r["reading"]))):
+        terminalreporter.write_line(line)
+    if written is not None:
+        terminalreporter.write_line(f"tables written to {config._harness.results_dir} ({written} files)")

@@ -34,6 +34,8 @@ from .data.errors import PartialDataWarning
 from .data.sources import RESTORE_HINT
 from .judges import judge_claim
 from .plan import Calibration, Plan, PlannedRun
+from .progress.board import RUN_LOADED, RUN_STARTED, RUN_TRAINED
+from .progress.labels import run_label
 from .report import record_path, write_record
 from .report.plots import plot_record
 from .runcache import RunCache, code_hash
@@ -141,6 +143,7 @@ class Harness:
         NOT RUN and skipping its test.
         """
         key = run_key(model_spec, cfg, train_data, test_data, self.seeds, None if teacher is None else teacher.key)
+        cfg = replace(cfg, label=run_label(model_spec, cfg))  # the key leaves the label out: it names, never changes
         # The code a cached run depends on: the harness, and the module that called for the run.
         code = (code_hash(inspect.currentframe().f_back.f_code.co_filename) + self.device.type
                 if self.run_cache is not None else "")
@@ -148,17 +151,24 @@ class Harness:
             cached = self.run_cache is not None and self.run_cache.path(key, code).exists()
             return self._planned(key, model_fn, model_spec, cfg, train_data, test_data, cached)
 
+        source = "shared"  # unless compute() runs: another claim of this session trained it
+
         def compute():
+            nonlocal source
             if self.run_cache is not None:
                 cached = self.run_cache.load(key, code, model_fn, self.device, self.seeds)
                 if cached is not None:
+                    source = "loaded"
+                    log.info("%s: loaded from the results cache", cfg.label,
+                             extra={"progress": {"event": RUN_LOADED, "run": cfg.label}})
                     return cached
+            source = "trained"
             on_step = None if self.running is None else self._budget_check(self.running, model_spec, cfg, train_data)
             checkpoint = None if self.run_cache is None else self.run_cache.checkpoints(key, code)
             try:
-                result = train(model_fn, self.seeds, train_data, test_data, cfg,
-                               teacher=None if teacher is None else teacher.model, on_step=on_step,
-                               checkpoint=checkpoint)
+                result = self._logged_train(model_fn, self.seeds, train_data, test_data, cfg,
+                                            teacher=None if teacher is None else teacher.model, on_step=on_step,
+                                            checkpoint=checkpoint)
             except pytest.skip.Exception:
                 # Stopped by the time budget within its first steps: what it kept is seconds of training, and the
                 # next session's check must cost the whole run from its own first steps again, not a remainder.
@@ -169,7 +179,18 @@ class Harness:
             if self.run_cache is not None:
                 self._store(key, code, result, cfg.label)
             return result
-        return self.memo(key, compute)
+        result = self.memo(key, compute)
+        if self.running is not None:
+            self.running.runs[source] += 1
+        return result
+
+    def _logged_train(self, model_fn, seeds, train_data, test_data, cfg, **kwargs):
+        """:func:`train`, its start and end said on the progress board (the end only once it trained)."""
+        log.info("%s: training", cfg.label, extra={"progress": {"event": RUN_STARTED, "run": cfg.label}})
+        result = train(model_fn, seeds, train_data, test_data, cfg, **kwargs)
+        log.info("%s: trained in %.1f s", cfg.label, result.seconds,
+                 extra={"progress": {"event": RUN_TRAINED, "run": cfg.label, "seconds": result.seconds}})
+        return result
 
     def _store(self, key: str, code: str, result, label: str) -> None:
         """Keep a finished run in the results cache; a cache that cannot take it costs later sessions the run,
@@ -188,7 +209,10 @@ class Harness:
         if self.planner is not None:
             key = run_key({**model_spec, "timed alone": True}, cfg, train_data, None, [seed])
             return self._planned(key, model_fn, model_spec, cfg, train_data, None, False, seeds=[seed])
-        return train(model_fn, [seed], train_data, None, cfg, teacher=teacher)
+        if self.running is not None:
+            self.running.runs["trained"] += 1
+        return self._logged_train(model_fn, [seed], train_data, None, replace(cfg, label=run_label(model_spec, cfg)),
+                                  teacher=teacher)
 
     def _planned(self, key: str, model_fn, model_spec: dict, cfg, train_data: DeviceData, test_data, cached: bool,
                  seeds: list[int] | None = None):
@@ -306,6 +330,8 @@ class Harness:
     def start(self, claim_id: str, reading: Reading) -> "ClaimRun":
         """Begin measuring ``claim_id`` under ``reading``; the wall clock starts now."""
         self.running = ClaimRun(self, catalog.get(claim_id), reading)
+        log.info("%s [%s]: measuring", claim_id, reading.name,
+                 extra={"progress": {"claim": claim_id, "reading": reading.name}})
         return self.running
 
     def device_data(self, dataset: str, split: str, per_class: int | None = None,
@@ -359,6 +385,7 @@ class ClaimRun:
         self.data_used: list[str] = []
         self.forms: list[str] = []
         self.fingerprints: dict[str, str] = {}
+        self.runs = {"trained": 0, "loaded": 0, "shared": 0}  # where its training runs came from (Harness.trained)
 
     @property
     def budget(self):
@@ -433,5 +460,6 @@ class ClaimRun:
             seeds=list(self.harness.seeds if seeds is None else seeds),
             data="; ".join(dict.fromkeys(self.data_used)), data_form="; ".join(dict.fromkeys(self.forms)),
             data_fingerprint=dict(self.fingerprints),
-            reading_text=reading_text,
+            reading_text=reading_text, runs_trained=self.runs["trained"], runs_loaded=self.runs["loaded"],
+            runs_shared=self.runs["shared"],
         )

@@ -106,17 +106,11 @@ def test_shards_are_balanced_by_the_plan_where_it_covers_every_test():
     assert family_costs(families, None) == {"x": 1, "y": 2}
 
 
-def test_the_ticker_shows_the_eta():
-    from harness.progress import ProgressBoard, Ticker
+def test_the_session_line_shows_the_eta():
+    from harness.progress.lines import session_line
 
-    printed = []
-    board = ProgressBoard(Path(__import__("tempfile").mkdtemp()), "gw0")
-    board.set("test_x: epoch 1/2")
-    ticker = Ticker(board, printed.append, every=0.01, eta=lambda: "; ETA about 5 min by the cost plan")
-    ticker.start()
-    __import__("time").sleep(0.1)
-    ticker.stop()
-    assert printed and "ETA about 5 min" in printed[0]
+    assert session_line(3, 10, 65, "ETA about 5 min by the cost plan") == \
+        "session: 3 of 10 claim tests done, 1 min 05 s elapsed, ETA about 5 min by the cost plan"
 
 
 def test_plan_mode_lists_each_run_once_and_trains_nothing(tmp_path, request):

@@ -79,8 +79,8 @@ def test_a_plot_drawn_when_its_claim_was_recorded_is_kept_until_the_record_chang
     assert drawn.stat().st_mtime_ns != 2 * 10**9
     times(1, 2)  # merging records copied with their old times redraws every plot, however old its record
     assert write_plots(tmp_path, read_records(tmp_path)) == [drawn] and drawn.stat().st_mtime_ns != 2 * 10**9
-    # Recorded NOT RUN this time (no curves): its old plot goes.
-    write_record(tmp_path, _result("r002.sigmoid_chance", "momentum=0", Verdict.NOT_RUN), ENV)
+    # Recorded again without curves: its old plot goes (a NOT RUN keeps the measured record, and so its plot).
+    write_record(tmp_path, _result("r002.sigmoid_chance", "momentum=0", Verdict.INCONCLUSIVE), ENV)
     assert write_plots(tmp_path, read_records(tmp_path), keep_newer=True) == [] and not drawn.exists()
 
 

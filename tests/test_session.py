@@ -305,26 +305,28 @@ def test_a_run_within_the_time_budget_trains_as_it_would_unchecked(tmp_path):
     assert not (tmp_path / "results" / "records").exists()  # nothing recorded: the claim goes on
 
 
-def test_progress_board_shows_each_process_and_the_engines_lines(tmp_path):
+def test_progress_board_gets_the_engines_epochs_by_value(tmp_path):
     import logging
 
-    from harness.progress import BoardHandler, ProgressBoard, Ticker
+    from harness.progress import BoardHandler, ProgressBoard
+    from harness.train import train
 
-    main, worker = ProgressBoard(tmp_path, "main"), ProgressBoard(tmp_path, "gw0")
-    worker.start_test("suites/r002/test_q1_depth.py::test_depth_sweep[momentum=0]")
-    logger = logging.getLogger("harness.train.test-progress")
-    logger.setLevel(logging.INFO)
-    logger.addHandler(BoardHandler(worker))
-    logger.info("r002 depth 5 epoch %d/%d", 1, 2)
-    assert main.lines() == ["[gw0] test_depth_sweep[momentum=0]: r002 depth 5 epoch 1/2"]
-    printed = []
-    ticker = Ticker(main, printed.append, every=0.01)
-    ticker.start()
-    import time
-
-    time.sleep(0.1)
-    ticker.stop()
-    assert printed and "epoch 1/2" in printed[0] and printed[0].startswith("progress after")
+    board = ProgressBoard(tmp_path, "gw0")
+    board.start_test("suites/r002/test_q1_depth.py::test_depth_sweep[momentum=0]")
+    handler = BoardHandler(board)
+    logger = logging.getLogger("harness.train")
+    logger.addHandler(handler)
+    try:
+        g = np.random.default_rng(0)
+        data = DeviceData((g.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8), g.integers(0, 10, 8)), "cpu",
+                          (0.5,) * 3, (0.5,) * 3)
+        train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, TrainConfig(epochs=2, batch_size=4))
+    finally:
+        logger.removeHandler(handler)
+    (state,) = ProgressBoard(tmp_path, "main").states()
+    assert state["worker"] == "gw0" and state["test"] == "test_depth_sweep[momentum=0]"
+    assert (state["epoch"], state["epochs"]) == (2, 2)
+    assert len(state["loss"]) == len(state["acc"]) == len(state["test_acc"]) == 2  # per member, as numbers
 
 
 def test_one_worker_per_gpu():

@@ -104,6 +104,11 @@ class ClaimResult:
     data_fingerprint: dict = field(default_factory=dict)  # split -> Source.fingerprint of the files it was read from
     reading_text: str = ""
     stability: dict | None = None  # harness.stability.stability(): how often a replicate gives this verdict
+    # Where the claim's training runs came from (None: not recorded): trained by it, loaded from the results cache,
+    # or shared with a claim that trained them earlier in the session. Its wall time depends on it.
+    runs_trained: int | None = None
+    runs_loaded: int | None = None
+    runs_shared: int | None = None
 
     def to_json(self) -> dict:
         """A JSON-safe dict (NaN as None)."""
@@ -125,3 +130,17 @@ def json_safe(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+RUN_SOURCES = (("runs_trained", "trained"), ("runs_loaded", "cached"), ("runs_shared", "shared"))
+
+
+def runs_text(record: dict) -> str:
+    """Where a claim's runs came from, in words: ``trained``, ``cached`` (loaded from the results cache), ``shared``
+    (trained earlier in the session for another claim), or counts of each (``2 trained, 1 cached``); '' where the
+    record does not say (records from before it was kept) or the claim trains no run."""
+    counts = [(record.get(key) or 0, word) for key, word in RUN_SOURCES]
+    present = [(n, word) for n, word in counts if n]
+    if len(present) == 1:
+        return present[0][1]
+    return ", ".join(f"{n} {word}" for n, word in present)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..atomic import write_text_set
 from ..claims import catalog
+from ..claims.record import RUN_SOURCES, runs_text
 from ..claims.verdicts import rules_markdown
 from ..stability import stability_words
 
@@ -345,7 +346,8 @@ def summary_markdown(records: list[dict], environment: dict, plots: set[str] | N
     parts = [
         f"# Claim results — {profile} profile", "", _header(environment, records), "",
         *([SMOKE_NOTE, ""] if profile != "full" else []), *_control_warning(records),
-        "Verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; wall time of the claims {total_wall:.0f} s.",
+        "Verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; wall time of the claims {total_wall:.0f} s"
+        + _runs_note(records) + ".",
         "", "Reports: " + " · ".join(f"[{_report_title(rep)}](#{_report_anchor(rep)})" for rep in reports)
         + " · [how to read these tables](#legend) · machine-readable: [claims.csv](claims.csv)", "",
     ]
@@ -357,6 +359,24 @@ def summary_markdown(records: list[dict], environment: dict, plots: set[str] | N
                   f"Every claim's detail, readings and curves: [{_report_file(report)}]({_report_file(report)}).", ""]
     parts += [legend(profile)]
     return "\n".join(parts)
+
+
+def _wall_cell(record: dict) -> str:
+    """The wall time, and where the claim's runs came from where the record says: a run loaded from the results
+    cache costs seconds that training it cost minutes."""
+    source = runs_text(record)
+    return f"{record.get('wall_s', 0):.1f}" + (f" s ({source})" if source else " s")
+
+
+def _runs_note(records: list[dict]) -> str:
+    """``; of their training runs, 3 trained, 40 cached (loaded from the results cache), 7 shared ...`` ('' where no
+    record says)."""
+    totals = {word: sum(r.get(key) or 0 for r in records) for key, word in RUN_SOURCES}
+    if not any(totals.values()):
+        return ""
+    words = {"trained": "trained", "cached": "cached (loaded from the results cache)",
+             "shared": "shared (trained earlier in the session for another claim)"}
+    return "; of their training runs " + ", ".join(f"{n} {words[w]}" for w, n in totals.items() if n)
 
 
 def _report_anchor(report: str) -> str:
@@ -424,7 +444,7 @@ def detail_markdown(r: dict, profile: str, plots: set[str] | None = None) -> lis
         lines.append(f"- decided by: {'; '.join(primary_parts(r))} ({primary_rules(r)} rule)")
     lines += [f"- stability: {stab}",
               f"- seeds: {len(seeds)}" + (f" ({', '.join(map(str, seeds))})" if seeds else "")
-              + f"; wall time {r.get('wall_s', 0):.1f} s"]
+              + f"; wall time {_wall_cell(r)}"]
     if r.get("data"):
         lines.append(f"- data: {r['data']}")
     if r.get("figures"):

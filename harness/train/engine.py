@@ -59,7 +59,7 @@ class TrainConfig:
     teacher_logits_once: bool = True  # distillation: the eval-mode teacher's logits of each image, computed once
     snapshot_epochs: tuple[int, ...] = ()  # keep a copy of the model after these epochs (1-based)
     eval_batch_size: int = 1000
-    label: str = ""  # for progress lines
+    label: str = ""  # for progress lines and logs (Harness.trained sets it from the run's spec: progress.labels)
 
 
 @dataclass
@@ -410,7 +410,12 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
                  np.array2string(history["train_loss"][:, epoch], precision=3),
                  np.array2string(history["train_acc"][:, epoch], precision=3),
                  "" if test_data is None else " test acc " + np.array2string(history["test_acc"][:, epoch], precision=3),
-                 time.perf_counter() - started)
+                 time.perf_counter() - started,
+                 # The same figures by value, for the progress board (harness.progress.board), which rounds them.
+                 extra={"progress": {"epoch": epoch + 1, "epochs": cfg.epochs,
+                                     "loss": history["train_loss"][:, epoch].tolist(),
+                                     "acc": history["train_acc"][:, epoch].tolist(),
+                                     "test_acc": None if test_data is None else history["test_acc"][:, epoch].tolist()}})
         if checkpoint is not None:
             checkpoint.save(seeds, state.capture(Progress(epoch + 1, step, nan_from, time.perf_counter() - started),
                                                  cfg.epochs))

@@ -27,7 +27,7 @@ def teacher_run(run, batch_norm: bool = False):
     p = run.claim.params
     train_data, val_data = tiny(run)
     cfg = TrainConfig(epochs=run.budget["epochs"], batch_size=p["batch_size"], optimizer="adam", lr=p["lr"],
-                      ema_decay=p["ema_decay"], eval_batch_size=500, label=f"r000 teacher bn={batch_norm}")
+                      ema_decay=p["ema_decay"], eval_batch_size=500)
     # The teacher is what makes report 000's Q1 expensive: like every run, it is costed from its first steps, and
     # a session whose time budget it does not fit stops it there and records its claims NOT RUN with the estimate.
     return run.harness.trained(lambda: teacher(batch_norm=batch_norm), {"model": "teacher", "batch_norm": batch_norm},

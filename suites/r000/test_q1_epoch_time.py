@@ -29,7 +29,7 @@ def test_epoch_time(harness, reading):
     p = run.claim.params
     train_data, _ = tiny(run)
     teachers = teacher_run(run).model
-    cfg = TrainConfig(epochs=1, batch_size=p["batch_size"], optimizer="adam", lr=p["lr"], label="r000 timing")
+    cfg = TrainConfig(epochs=1, batch_size=p["batch_size"], optimizer="adam", lr=p["lr"])
     # The report's student runs its teacher on every batch: no table of the teacher's logits computed beforehand.
     kd_cfg = with_overrides(cfg, kd_temperature=p["kd_temperature"], kd_alpha=p["kd_alpha"], teacher_logits_once=False)
     teacher_s = [epoch_seconds(harness, "teacher", teacher, s, train_data, cfg) for s in harness.seeds]

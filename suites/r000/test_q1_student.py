@@ -61,8 +61,7 @@ def nan_student(run, evaluated: bool = True, **changes):
     settings = {"precision": "fp16", "epochs": run.budget["fp16_epochs"],
                 "max_steps_per_epoch": run.budget["fp16_steps_per_epoch"],
                 **choices, **changes}
-    return student_run(run, student_config(run, label=f"r000 student {changes or 'fp16'}", **settings),
-                       evaluated=evaluated)
+    return student_run(run, student_config(run, **settings), evaluated=evaluated)
 
 
 def nonfinite_steps(result) -> list[int | None]:
@@ -159,7 +158,7 @@ def test_student_ema_nan(harness, reading):
 @for_each_reading("r000.kd_vs_scratch")
 def test_kd_vs_scratch(harness, reading):
     run = harness.start("r000.kd_vs_scratch", reading)
-    cfg = student_config(run, kd_reduction="batchmean", label="r000 student fp32")
+    cfg = student_config(run, kd_reduction="batchmean")
     bn = run.choices["teacher_batch_norm"]
     distilled, scratch = student_run(run, cfg, teacher_batch_norm=bn), student_run(run, cfg, teacher_batch_norm=None)
     key = "ema_test_acc" if run.choices["ema"] else "test_acc"

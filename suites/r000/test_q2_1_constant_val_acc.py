@@ -41,7 +41,7 @@ def cause_run(run, spec: dict):
     train_data = run.data("cifar10", "train", per_class=budget["train_per_class"], limit=per_class)
     val_data = run.data("cifar10", "test", per_class=budget["val_per_class"])
     cfg = TrainConfig(epochs=budget["epochs"] * spec.get("epochs_factor", 1), batch_size=32,
-                      grad_norm_steps=GRAD_NORM_STEPS, watch_nonfinite=True, label=f"r000 Q2.1 {spec}", **spec["cfg"])
+                      grad_norm_steps=GRAD_NORM_STEPS, watch_nonfinite=True, **spec["cfg"])
     return harness.trained(lambda: CifarCNN(**spec["model"]), spec["model"], cfg, train_data, val_data)
 
 

@@ -43,10 +43,9 @@ def train_cnn(run, epochs: int | None = None, momentum: float | None = None, lr:
         model_kwargs.setdefault("added_width", run.choices["added_width"])
     longer = run.budget.get("longer_epochs")
     if epochs == report_epochs and lr == 0.01 and set(model_kwargs) == {"n_fc", "activation"} and \
-            model_kwargs["n_fc"] == 3 and model_kwargs["activation"] in ("sigmoid", "tanh") and run.budget["longer_epochs"] > epochs:
+            model_kwargs["n_fc"] == 3 and model_kwargs["activation"] in ("sigmoid", "tanh") and longer > epochs:
         return train_cnn(run, longer, momentum, lr, **model_kwargs).truncated(report_epochs)
     cfg = with_overrides(q1_config(momentum, epochs, train_data.steps_per_epoch(4), lr),
-                         label=f"r002 {model_kwargs} momentum={momentum}",
                          snapshot_epochs=(report_epochs,) if epochs == longer > report_epochs else ())
     return harness.trained(lambda: CifarCNN(**model_kwargs), model_kwargs, cfg, train_data, test_data)
 

@@ -27,8 +27,7 @@ def regularizers(claim) -> dict:
 
 def regularized_run(run, name: str, train_data, val_data):
     model_extra, loss = regularizers(run.claim)[name]
-    cfg = TrainConfig(epochs=run.budget["epochs"], batch_size=4, optimizer="sgd", lr=0.01, momentum=0.9,
-                      label=f"r002 Q2 {name}", **loss)
+    cfg = TrainConfig(epochs=run.budget["epochs"], batch_size=4, optimizer="sgd", lr=0.01, momentum=0.9, **loss)
     spec = dict(n_fc=2, activation="relu", num_classes=2, **model_extra)
     return run.harness.trained(lambda: CifarCNN(**spec), spec, cfg, train_data, val_data)
 
