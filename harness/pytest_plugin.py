@@ -107,7 +107,7 @@ def parse_device(option: str | None, worker: str | None) -> torch.device:
                                 "(or leave it out: cuda when available, else cpu)")
     if device.type == "cuda" and not gpus:
         raise pytest.UsageError(f"--device {option}: CUDA is not available on this machine; use --device cpu")
-    if device.index is not None and device.index >= gpus:
+    if device.type == "cuda" and device.index is not None and device.index >= gpus:
         raise pytest.UsageError(f"--device {option}: this machine has {gpus} GPU(s), cuda:0 to cuda:{gpus - 1}")
     return device
 
@@ -119,9 +119,9 @@ def _cannot_write(folder: Path) -> str | None:
         folder.mkdir(parents=True, exist_ok=True)
         if not os.access(folder, os.W_OK):
             return "not writable"
-        probe = folder / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test-")  # its own name: sessions share a cache
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         return exc.strerror or str(exc)
     return None
@@ -309,14 +309,18 @@ def _stop_progress(config) -> None:
             reporter._tw._file = terminal.file
 
 
+# SIGTERM: what Slurm, `timeout` and CI runners send; SIGHUP: the terminal or the ssh connection went away.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 def _stop_on_sigterm(config) -> None:
-    """SIGTERM (what Slurm, ``timeout`` and CI runners send) ends the session as Ctrl-C does: finished claims
-    kept, tables written and marked INCOMPLETE, the memo folder removed. A worker leaves it to its controller,
-    which tears the workers down (a whole process group is often signalled at once)."""
+    """A stop signal (``STOP_SIGNALS``) ends the session as Ctrl-C does: finished claims kept, tables written and
+    marked INCOMPLETE, the memo folder removed. A worker leaves it to its controller, which tears the workers
+    down (a whole process group is often signalled at once)."""
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be set there (pytest.main called from a thread)
     handler = signal.SIG_IGN if _is_worker(config) else signal.default_int_handler
-    config._harness_sigterm = signal.signal(signal.SIGTERM, handler)
+    config._harness_signals = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
 
 
 def _exit_with_controller(controller: int) -> None:
@@ -591,8 +595,9 @@ def pytest_runtest_teardown(item, nextitem):
 
 def pytest_unconfigure(config):
     _stop_progress(config)
-    if getattr(config, "_harness_sigterm", None) is not None:
-        signal.signal(signal.SIGTERM, config._harness_sigterm)
+    for sig, previous in getattr(config, "_harness_signals", {}).items():
+        if previous is not None:  # None: set outside Python, nothing to put back
+            signal.signal(sig, previous)
     if not _is_worker(config) and hasattr(config, "_harness"):
         shutil.rmtree(config._harness.memo_dir, ignore_errors=True)
         lock = getattr(config, "_harness_results_lock", None)

@@ -37,7 +37,7 @@ FORMAT = 2  # 2: the run's identity (key, code) and nan_from_step
 # (a user's my_model.pt) keeps them through `cache status` and `cache clear`.
 ENTRY_NAME = re.compile(r"[0-9a-f]{40}\.pt")
 PARTIAL_NAME = re.compile(r"[0-9a-f]{40}\.partial\.\d+(-\d+)*\.pt")
-LEFT_BY_A_WRITE = re.compile(r"\.[0-9a-f]{40}(\.partial\.\d+(-\d+)*)?\.pt\.\w+\.tmp")
+LEFT_BY_A_WRITE = re.compile(r"\.[0-9a-f]{40}(\.partial\.\d+(-\d+)*)?\.(pt|sha256)\.\w+\.tmp")  # entry or checksum
 HARNESS_DIR = Path(__file__).resolve().parent
 # What a trained run depends on, relative to harness/: the engine, the models, the data pipeline, the numerics
 # settings and this serialization. Judges, statistics, tables, plans and the CLI are left out on purpose.
@@ -196,6 +196,7 @@ class RunCache:
     def status(self) -> str:
         """What is cached, for ``python -m harness cache status``: the finished runs, and the partial ones (those
         a killed session left, which the next one resumes) with the epochs each has done."""
+        self._check_folder()
         entries, partials = self.entries(), self.partials()
         size = sum(p.stat().st_size for p in entries + partials) / 2**20
         lines = [f"results cache: {self.folder}: {len(entries)} runs, "
@@ -206,12 +207,19 @@ class RunCache:
     def clear(self) -> tuple[int, int]:
         """Remove every entry and checkpoint (and what a killed write left of one); returns how many entries and
         checkpoints. The folder's other files (a user's, the calibration, the plans) stay."""
+        self._check_folder()
         entries, partials = self.entries(), self.partials()
         for path in entries + partials:
             _remove(path)
         for path in self._own(LEFT_BY_A_WRITE):
             path.unlink(missing_ok=True)
         return len(entries), len(partials)
+
+
+    def _check_folder(self) -> None:
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ValueError(f"results cache {self.folder}: is a file, not a folder; give the cache's folder with "
+                             "--cache-dir (or $HARNESS_CACHE)")
 
 
 class RunCheckpoints:
@@ -223,6 +231,7 @@ class RunCheckpoints:
     def __init__(self, cache: RunCache, key: str, code: str):
         self.cache, self.key, self.code = cache, key, code
         self._failed = False
+        self.resumed_member_steps = 0  # what the groups resumed so far had trained: the time budget costs the rest
 
     def path(self, seeds: list[int]) -> Path:
         return self.cache.path(self.key, self.code).with_suffix(f".partial.{'-'.join(map(str, seeds))}.pt")
@@ -233,13 +242,14 @@ class RunCheckpoints:
         state = _read(path, self._identity(seeds), lambda payload: payload["state"])
         if state is not None:
             log.info("results cache: resuming %s after epoch %d/%d", path.name, state["epoch"], state["epochs"])
+            self.resumed_member_steps += int(state["step"]) * len(seeds)
         return state
 
     def save(self, seeds: list[int], state: dict) -> None:
         """Keep ``state`` of the members ``seeds`` atomically, replacing the one before."""
         try:
             _write(self.path(seeds), {"format": FORMAT, **self._identity(seeds), "state": state})
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
             if not self._failed:
                 log.warning("results cache: could not keep a checkpoint at %s (%s); the run trains on without one",
                             self.path(seeds), exc)

@@ -65,10 +65,12 @@ NORMALIZATION = {
 
 def run_key(model_spec: dict, cfg, train_data: DeviceData, test_data: DeviceData | None, seeds,
             teacher_key: str | None = None) -> str:
-    """The one memo key of a training run: everything its result depends on, by value, and nothing else."""
+    """The one memo key of a training run: everything its result depends on, by value, and nothing else (the
+    data by its description and by the fingerprint of what was on disk: a data root changed in place is other
+    data under the same description)."""
     return fingerprint(repr(sorted(model_spec.items())), repr(replace(cfg, label="")), train_data.description,
                        None if test_data is None else test_data.description, tuple(int(s) for s in seeds),
-                       teacher_key)
+                       teacher_key, *(getattr(d, "fingerprint", "") for d in (train_data, test_data)))
 
 
 def for_each_reading(claim_id: str, only: list[str] | None = None):
@@ -144,8 +146,10 @@ class Harness:
         """
         key = run_key(model_spec, cfg, train_data, test_data, self.seeds, None if teacher is None else teacher.key)
         cfg = replace(cfg, label=run_label(model_spec, cfg))  # the key leaves the label out: it names, never changes
-        # The code a cached run depends on: the harness, and the module that called for the run.
-        code = (code_hash(inspect.currentframe().f_back.f_code.co_filename) + self.device.type
+        # What a cached run depends on besides its key: the code (the harness's training code and the module that
+        # called for the run) and the machine's kernels (CPU model, threads and ISA, or the GPU): another CPU
+        # rounds otherwise, and a run it trained must not be shown under this machine's header.
+        code = (code_hash(inspect.currentframe().f_back.f_code.co_filename) + self.environment["device"]
                 if self.run_cache is not None else "")
         if self.planner is not None:
             cached = self.run_cache is not None and self.run_cache.path(key, code).exists()
@@ -163,16 +167,18 @@ class Harness:
                              extra={"progress": {"event": RUN_LOADED, "run": cfg.label}})
                     return cached
             source = "trained"
-            on_step = None if self.running is None else self._budget_check(self.running, model_spec, cfg, train_data)
             checkpoint = None if self.run_cache is None else self.run_cache.checkpoints(key, code)
+            on_step = None if self.running is None else self._budget_check(self.running, model_spec, cfg, train_data,
+                                                                          checkpoint)
             try:
                 result = self._logged_train(model_fn, self.seeds, train_data, test_data, cfg,
                                             teacher=None if teacher is None else teacher.model, on_step=on_step,
                                             checkpoint=checkpoint)
             except pytest.skip.Exception:
                 # Stopped by the time budget within its first steps: what it kept is seconds of training, and the
-                # next session's check must cost the whole run from its own first steps again, not a remainder.
-                if checkpoint is not None:
+                # next session's check must cost the whole run from its own first steps again. A run that resumed
+                # keeps its checkpoints: they hold what earlier sessions trained (hours, maybe).
+                if checkpoint is not None and not checkpoint.resumed_member_steps:
                     checkpoint.discard()
                 raise
             result.key = key
@@ -197,7 +203,7 @@ class Harness:
         never this one (the folder is checked before any training: see pytest_plugin)."""
         try:
             self.run_cache.store(key, code, result)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
             log.warning("results cache %s: run %s could not be stored (%s); this session goes on with it, a later "
                         "one trains it again", self.run_cache.folder, label or key[:12], exc)
 
@@ -225,7 +231,7 @@ class Harness:
         result.key = key
         return result
 
-    def _budget_check(self, run: "ClaimRun", model_spec: dict, cfg, train_data: DeviceData):
+    def _budget_check(self, run: "ClaimRun", model_spec: dict, cfg, train_data: DeviceData, checkpoint=None):
         """An ``on_step`` hook for :func:`train` that costs the run from its own first steps and, where the whole run
         would not fit in the time budget left, records ``run`` NOT RUN and skips it: the run stops there.
 
@@ -236,7 +242,8 @@ class Harness:
         decided only after that check (about 50 steps in): a run gone all NaN by then (whose later steps cost
         nothing) is never stopped; one that goes all NaN later is costed as if every step were computed. A run
         too short to fill the window is not checked (at most a few seconds of steps). The estimate counts
-        training steps only (not evaluation after each epoch), and says so.
+        training steps only (not evaluation after each epoch), and says so. A run resumed from ``checkpoint`` is
+        costed for the member-steps it has left.
         """
         if self.max_hours is None:
             return None
@@ -267,9 +274,11 @@ class Harness:
                 return
             checked = True
             per_member_step = statistics.median(durations) / members
-            total = self.planned_steps(cfg, train_data)
+            done = 0 if checkpoint is None else checkpoint.resumed_member_steps
+            total = self.planned_steps(cfg, train_data) - done
             self.skip_unless_it_fits(run, total * per_member_step,
-                                     f"{total:,} member-steps of {model_spec} at batch {cfg.batch_size}, "
+                                     f"{total:,} member-steps{f' left (after {done:,} resumed)' if done else ''} of "
+                                     f"{model_spec} at batch {cfg.batch_size}, "
                                      f"{per_member_step:.3g} s each, the median of its first {len(durations)} timed "
                                      f"steps on this device; training steps only")
         return on_step

@@ -20,6 +20,7 @@ import pytest
 
 from harness import atomic
 from harness.cli import main
+from harness.report.compare import read_claims_csv
 from tests.test_faults import CONV, ROOT, _pytest, _records
 
 FULL_RECORD = ROOT / "results" / "full" / "records" / "r000.conv_shape__literal.json"
@@ -60,12 +61,14 @@ def _wait_for(marker: Path, proc, results: Path, seconds: float = 240) -> int:
     return int(marker.read_text())
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "-n 2"])
-def test_sigterm_keeps_finished_claims_writes_incomplete_tables_and_leaves_no_memo_folder(tmp_path, workers):
+@pytest.mark.parametrize("workers, stop", [([], signal.SIGTERM), (["-n", "2"], signal.SIGTERM), ([], signal.SIGHUP)],
+                         ids=["SIGTERM one process", "SIGTERM -n 2", "SIGHUP one process"])
+def test_a_stop_signal_keeps_finished_claims_writes_incomplete_tables_and_leaves_no_memo_folder(tmp_path, workers,
+                                                                                                stop):
     results, marker = tmp_path / "results", tmp_path / "started"
     proc = _start([*workers, f"--results-dir={results}"], tmp_path, marker)
     _wait_for(marker, proc, results)
-    os.killpg(proc.pid, signal.SIGTERM)  # as Slurm and CI runners do: every process of the job
+    os.killpg(proc.pid, stop)  # as Slurm and CI runners do: every process of the job
     out = proc.communicate(timeout=120)[0].decode(errors="replace")
     assert proc.returncode != 0, out[-3000:]
     summary = (results / "README.md").read_text()
@@ -117,9 +120,48 @@ def test_a_kill_while_the_tables_are_renamed_leaves_a_set_the_next_reader_comple
         atomic.write_text_set(tmp_path, tables("new"))
     monkeypatch.setattr(atomic.os, "replace", real_replace)
     assert ages() == ["new", "new", "old"]  # the mix a kill leaves on disk
-    assert main(["compare", str(tmp_path), str(tmp_path)]) == 0  # a reader of the folder: finishes the set first
+    assert list(read_claims_csv(tmp_path)) == [("new", "r")]  # a reader reads the new set, renaming nothing
+    assert ages() == ["new", "new", "old"]
+    atomic.finish_interrupted_set(tmp_path)  # the folder's next writer (a session taking its lock)
     assert ages() == ["new", "new", "new"]
     assert not list(tmp_path.glob(".*"))  # neither the journal nor a staged file is left
+
+
+def test_the_tables_of_a_results_folder_are_written_as_one_set(tmp_path, monkeypatch):
+    from harness.report import write_results
+
+    records = tmp_path / "records"
+    records.mkdir()
+    shutil.copy(FULL_RECORD, records / FULL_RECORD.name)
+    real_replace, renamed = os.replace, []
+
+    def killed_at_the_second_table(src, dst):
+        if Path(dst).name != atomic.JOURNAL and Path(src).name.endswith(".tmp") and Path(dst).suffix in (".md", ".csv"):
+            if renamed:
+                raise KeyboardInterrupt
+            renamed.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", killed_at_the_second_table)
+    with pytest.raises(KeyboardInterrupt):
+        write_results(tmp_path, json.loads(FULL_RECORD.read_text())["environment"])
+    assert (tmp_path / atomic.JOURNAL).exists()  # written file by file, no journal would be left to finish from
+
+
+@pytest.mark.parametrize("staged", ["../victim.txt", "/tmp/victim.txt", ".README.md.x.tmp/../../victim.txt"])
+def test_a_crafted_journal_names_no_file_outside_its_set(tmp_path, staged):
+    folder, victim = tmp_path / "results", tmp_path / "victim.txt"
+    folder.mkdir()
+    victim.write_text("mine")
+    (folder / "README.md").write_text("old")
+    payload = folder / ".README.md.x.tmp"
+    payload.write_text("payload")
+    for journal in ({"../victim.txt": ".README.md.x.tmp"}, {"README.md": staged}):
+        (folder / atomic.JOURNAL).write_text(json.dumps(journal))
+        assert atomic.set_member(folder, "README.md") == folder / "README.md"
+        atomic.finish_interrupted_set(folder)
+        assert victim.read_text() == "mine" and (folder / "README.md").read_text() == "old"
+        assert not (folder / atomic.JOURNAL).exists()
 
 
 def test_a_set_is_written_into_a_folder_given_relative(tmp_path, monkeypatch):
@@ -239,3 +281,16 @@ def test_a_not_run_never_replaces_a_measured_record(tmp_path):
     assert "skipped" in done.stdout, done.stdout + done.stderr
     assert (results / "records" / measured.name).read_bytes() == measured.read_bytes()
     assert "its measured record" in done.stdout + done.stderr
+
+
+def test_a_malformed_record_is_skipped_by_the_session_s_end_and_by_report_naming_it(tmp_path, capsys):
+    results = tmp_path / "results"
+    (results / "records").mkdir(parents=True)
+    bad = results / "records" / "r002.tanh_learns__momentum=0.json"
+    bad.write_text('{"claim_id": "r002.tanh_learns", "verdict": "REPRO')  # a record cut short
+    done = _pytest([CONV, f"--results-dir={results}", "-o", "log_cli=true", "--log-cli-level=WARNING"], tmp_path)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0 and f"{bad}: not a readable record" in out, out
+    assert "r000.conv_shape" in (results / "claims.csv").read_text()
+    assert main(["report", str(results), "--out", str(tmp_path / "merged")]) == 0
+    assert "r000.conv_shape" in (tmp_path / "merged" / "claims.csv").read_text()

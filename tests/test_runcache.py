@@ -15,6 +15,7 @@ import torch
 
 import harness.session as session_module
 from harness.models import CifarCNN
+from harness.report import read_records
 from harness.runcache import RunCache, code_hash, deserialize, serialize
 from harness.train import Ensemble, TrainConfig, TrainResult, train
 
@@ -192,14 +193,19 @@ def test_cache_status_and_clear_touch_only_the_harness_entries(tmp_path, capsys)
     mine = {name: cache.folder / name for name in ("my_model.pt", "my_model.sha256", f"{'f' * 39}.pt", "calibration.json")}
     for path in mine.values():
         path.write_text("a user's file")
-    left = cache.folder / f".{cache.path('k2', 'c').name}.x1y2_z.tmp"  # what a killed write leaves
-    left.write_bytes(b"half")
+    entry = cache.path('k2', 'c')
+    left = [cache.folder / f".{entry.name}.x1y2_z.tmp",  # what a killed write leaves, of an entry or its checksum
+            cache.folder / f".{entry.with_suffix('.sha256').name}.a_b9.tmp"]
+    for path in left:
+        path.write_bytes(b"half")
     assert main(["cache", "status", "--cache-dir", str(cache.folder)]) == 0
     assert "1 runs" in capsys.readouterr().out
     assert main(["cache", "clear", "--cache-dir", str(cache.folder)]) == 0
     assert "removed 1 cached runs" in capsys.readouterr().out
-    assert all(path.read_text() == "a user's file" for path in mine.values()) and not left.exists()
+    assert all(path.read_text() == "a user's file" for path in mine.values()) and not any(p.exists() for p in left)
     assert sorted(p.name for p in cache.folder.iterdir()) == sorted(mine)
+    assert main(["cache", "status", "--cache-dir", str(mine["calibration.json"])]) == 2  # a file: named, not "0 runs"
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_a_cache_that_became_unwritable_keeps_the_finished_run_for_this_session(tmp_path, caplog):
@@ -222,3 +228,58 @@ def test_cache_entries_get_the_mode_the_umask_gives(tmp_path):
         assert stat.S_IMODE(path.with_suffix(".sha256").stat().st_mode) == 0o644
     finally:
         os.umask(old)
+
+
+class _Killed(BaseException):
+    """A kill at an epoch's end, after its checkpoint was kept."""
+
+
+def _budget_session(tmp_path, max_hours):
+    from harness.claims import catalog
+
+    harness = _harness(tmp_path, max_hours=max_hours)
+    harness.run_cache = RunCache(tmp_path / "cache")
+    claim = catalog.get("r000.teacher_train_acc")
+    harness.start(claim.id, claim.reading("literal"))
+    return harness
+
+
+def test_a_resumed_run_stopped_by_the_time_budget_keeps_its_checkpoints_and_is_costed_for_what_is_left(
+        tmp_path, monkeypatch):
+    from harness import runcache
+
+    monkeypatch.setattr(session_module, "BUDGET_MAX_TIMED", 3)
+    data, cfg = _data(), TrainConfig(epochs=6, batch_size=4, lr=0.01)
+    keep = runcache.RunCheckpoints.save
+
+    def killed_after_epoch_4(self, seeds, state):
+        keep(self, seeds, state)
+        if state["epoch"] == 4:
+            raise _Killed
+
+    monkeypatch.setattr(runcache.RunCheckpoints, "save", killed_after_epoch_4)
+    with pytest.raises(_Killed):
+        _run(_budget_session(tmp_path, None), data, cfg)
+    monkeypatch.setattr(runcache.RunCheckpoints, "save", keep)
+    partials = sorted((tmp_path / "cache").glob("*.partial.*.pt"))
+    assert partials
+    harness = _budget_session(tmp_path, 1e-9)  # a budget nothing fits in
+    with pytest.raises(pytest.skip.Exception):
+        _run(harness, data, cfg)
+    (record,) = read_records(harness.results_dir)
+    assert "member-steps left (after" in record["notes"]  # costed for the 2 epochs left, not the whole run
+    assert sorted((tmp_path / "cache").glob("*.partial.*.pt")) == partials  # 4 epochs of training kept
+
+
+def test_a_full_cache_disk_costs_the_checkpoints_and_the_entry_never_the_run(tmp_path, monkeypatch, caplog):
+    from harness import runcache
+
+    def disk_full(*args, **kwargs):  # what torch.save raises on a full disk
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 128 vs 64")
+
+    monkeypatch.setattr(runcache.torch, "save", disk_full)
+    harness = _budget_session(tmp_path, None)
+    result = _run(harness, _data(), TrainConfig(epochs=2, batch_size=4, lr=0.01))
+    assert result.history["train_loss"].shape[1] == 2 and np.isfinite(result.history["train_loss"]).all()
+    assert "could not keep a checkpoint" in caplog.text and "could not be stored" in caplog.text
+    assert not RunCache(tmp_path / "cache").entries()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import finish_interrupted_set
+from ..atomic import set_member
 
 
 # What compare reads of each row: a csv without one of them would compare as "no differences".
@@ -22,9 +22,9 @@ def read_claims_csv(path: Path, required: tuple[str, ...] = COMPARED_COLUMNS) ->
         path = path / "claims.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no claims.csv there; give a results folder or a claims.csv file")
-    finish_interrupted_set(path.parent)  # tables a killed session left half renamed: the whole new set
     try:
-        with open(path, newline="") as fh:
+        # Tables a killed session left half renamed: the new set's file (its journal names it).
+        with open(set_member(path.parent, path.name), newline="") as fh:
             reader = csv.DictReader(fh)
             rows, columns = list(reader), set(reader.fieldnames or ())
     except (UnicodeDecodeError, csv.Error) as exc:
