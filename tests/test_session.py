@@ -17,6 +17,8 @@ from harness.models import CifarCNN
 from harness.session import run_key
 from harness.train import TrainConfig
 
+from .helpers import SMOKE_ON_CPU
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -104,7 +106,7 @@ def test_a_gpu_session_writes_its_own_folder_and_is_refused_one_of_cpu_records(t
 
 def test_require_data_stops_the_session_naming_the_import_command(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider", "--require-data",
+        [sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider", "--require-data", *SMOKE_ON_CPU,
          "--data-root", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "results")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
@@ -115,7 +117,7 @@ def test_require_data_stops_the_session_naming_the_import_command(tmp_path):
 
 def test_without_require_data_a_missing_data_set_is_recorded_not_run(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider", *SMOKE_ON_CPU,
          "--data-root", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "results")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
