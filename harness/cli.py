@@ -30,8 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     claims = sub.add_parser("claims", help="the claim catalogue").add_subparsers(dest="action", required=True)
     claims.add_parser("list", help="every registered claim with its readings")
-    pin = claims.add_parser("pin", help="record the verdicts a full run measured, for the full profile to assert")
-    pin.add_argument("csv", type=Path, help="results/full/claims.csv of a reviewed full-profile run")
+    pin = claims.add_parser("pin", help="record the verdicts a full run measured, for the full profile to assert on "
+                                        "the device type its rows were measured on (column device_type)")
+    pin.add_argument("csv", type=Path, help="claims.csv of a reviewed full-profile run: results/full/claims.csv (the "
+                                            "CPU's) or results/full-gpu/claims.csv (the GPU's)")
     pin.add_argument("--add", action="store_true", help="a replicate run (other seeds, another machine): add its "
                                                         "verdicts to each row's pinned set instead of replacing it")
 
@@ -59,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="merge the results folders of several machines (shards) into one set of tables")
     rep.add_argument("sources", nargs="+", type=Path, help="results folders, each with records/")
     rep.add_argument("--out", type=Path, required=True, help="where the merged tables, claims.csv and plots go")
-    rep.add_argument("--allow-mixed", action="store_true", help="merge records of different commits or profiles")
+    rep.add_argument("--allow-mixed", action="store_true", help="merge records of different commits, profiles or devices")
 
     rej = sub.add_parser("rejudge", help="judge every stored record again with today's judges and rewrite the "
                                          "tables, without training")
@@ -107,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
                     readings = ", ".join(r.name for r in claim.readings)
                     print(f"{claim.id:32s} {claim.report} {claim.section:10s} readings: {readings}")
             elif args.action == "pin":
-                pinned, changes = catalog.pin_verdicts(args.csv, add=args.add)
+                pinned, changes, where = catalog.pin_verdicts(args.csv, add=args.add)
                 print("\n".join(changes) or "no pin changed")
-                print(f"{len(pinned)} pinned verdict sets in {catalog.PINNED_FILE}")
+                print(f"{len(pinned)} pinned verdict sets in {where}")
         elif args.command == "cache":
             from .runcache import RunCache, default_cache_dir
 

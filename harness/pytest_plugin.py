@@ -44,7 +44,8 @@ def pytest_addoption(parser):
                          "that run did not use, e.g. --first-seed 5 after a 5-seed run")
     group.addoption("--data-root", default=None,
                     help="data folder (default: $HARNESS_DATA, else ~/.cache/claims-harness)")
-    group.addoption("--results-dir", default=None, help="where tables go (default: results/<profile>)")
+    group.addoption("--results-dir", default=None,
+                    help="where tables go (default: results/<profile> on a CPU, results/<profile>-gpu on CUDA)")
     group.addoption("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     group.addoption("--cpu-threads", type=int, default=1,
                     help="torch threads per process on the CPU (default 1: results then do not depend on -n)")
@@ -127,9 +128,9 @@ def _cannot_write(folder: Path) -> str | None:
     return None
 
 
-def _claim_results_dir(results_dir: Path, profile: str):
-    """Check that ``results_dir`` is writable and holds no other profile's records before any training, and hold
-    it for this session alone."""
+def _claim_results_dir(results_dir: Path, profile: str, device_type: str):
+    """Check that ``results_dir`` is writable and holds no other profile's or device type's records before any
+    training, and hold it for this session alone."""
     from filelock import FileLock, Timeout
 
     from harness.atomic import finish_interrupted_set
@@ -149,21 +150,31 @@ def _claim_results_dir(results_dir: Path, profile: str):
         raise pytest.UsageError(f"--results-dir {results_dir}: cannot take its lock {lock_path} "
                                 f"({exc.strerror or exc}); remove {lock_path}") from None
     finish_interrupted_set(results_dir)  # tables a killed session left half renamed: complete them first
-    _refuse_other_profiles(results_dir, profile, lock)
+    _refuse_other_runs(results_dir, profile, device_type, lock)
     return lock
 
 
-def _refuse_other_profiles(results_dir: Path, profile: str, lock) -> None:
+def _refuse_other_runs(results_dir: Path, profile: str, device_type: str, lock) -> None:
     """A session adds its records to the folder's and rewrites the tables from all of them: records of another
-    profile there would be retitled as this one's."""
+    profile there would be retitled as this one's, and a GPU session's records would join (and a pin of the folder
+    would mix) a CPU reference such as results/full, or the reverse."""
     from harness.report import read_records
+    from harness.report.environment import device_type as type_of, results_name
 
-    others = sorted({r.get("environment", {}).get("profile") for r in read_records(results_dir)} - {profile, None})
+    found = [r.get("environment", {}) for r in read_records(results_dir)]
+    others = sorted({env.get("profile") for env in found} - {profile, None})
     if others:
         lock.release()
         raise pytest.UsageError(f"--results-dir {results_dir}: holds records of the {', '.join(others)} profile, and "
                                 f"this session runs {profile}; give it its own folder with --results-dir, or move "
                                 f"{results_dir / 'records'} away")
+    devices = sorted({type_of(env.get("device", "")) for env in found if "device" in env} - {device_type})
+    if devices:
+        lock.release()
+        raise pytest.UsageError(f"--results-dir {results_dir}: holds records measured on {', '.join(devices)}, and "
+                                f"this session runs on {device_type} (--device); give it its own folder with "
+                                f"--results-dir (a {device_type} session's default is results/"
+                                f"{results_name(profile, device_type)}), or move {results_dir / 'records'} away")
 
 
 def _check_cache_dir(cache_dir: Path, option: str | None) -> None:
@@ -196,6 +207,7 @@ def pytest_configure(config):
     from harness import numerics
     from harness.data import DataError, resolve_data_root
     from harness.report import environment
+    from harness.report.environment import results_name
     from harness.session import PROFILE_SEEDS, Harness
 
     device = parse_device(config.getoption("--device"), os.environ.get("PYTEST_XDIST_WORKER"))
@@ -238,14 +250,15 @@ def pytest_configure(config):
     else:
         memo_dir = Path(tempfile.mkdtemp(prefix="claims-harness-runs-"))
     # Plan mode records nothing worth keeping: a claim found NOT RUN there goes to a scratch folder.
+    # A GPU session's default folder is its own (results/full-gpu): never the committed CPU reference results/full.
     results_dir = (memo_dir / "plan-results") if planning else \
-        Path(config.getoption("--results-dir") or root / "results" / profile).resolve()
+        Path(config.getoption("--results-dir") or root / "results" / results_name(profile, device.type)).resolve()
     if not planning and (results_dir == data_root.resolve() or data_root.resolve() in results_dir.parents):
         raise pytest.UsageError(f"--results-dir {results_dir} lies inside the data root {data_root} (--data-root): "
                                 "results there mix with the data (a folder in cifar10/train stops every claim that "
                                 "reads it); give a --results-dir outside it")
     if not _is_worker(config) and not config.getoption("collectonly") and not planning:  # collecting writes nothing
-        config._harness_results_lock = _claim_results_dir(results_dir, profile)
+        config._harness_results_lock = _claim_results_dir(results_dir, profile, device.type)
     cache_dir = default_cache_dir(data_root, config.getoption("--cache-dir"))
     if not _is_worker(config) and not config.getoption("collectonly") and not config.getoption("--no-cache"):
         _check_cache_dir(cache_dir, config.getoption("--cache-dir"))
@@ -652,7 +665,7 @@ def pytest_sessionfinish(session, exitstatus):
                 from harness.report import read_records
 
                 loose = unpinned([r for r in read_records(h.results_dir)
-                                  if r.get("environment", {}).get("profile") == "full"])
+                                  if r.get("environment", {}).get("profile") == "full"], h.device.type)
                 if loose:
                     reporter.write_sep("!", f"{len(loose)} full-profile claims have NO PINNED VERDICT", red=True)
                     for name in loose:

@@ -379,7 +379,7 @@ class Harness:
                                 len(self.seeds if seeds is None else seeds), str(judgement.verdict)))
         self.concluded.append(result)
         if self.full:
-            check_pinned(result, str(record_path(self.results_dir, result.claim_id, result.reading)))
+            check_pinned(result, str(record_path(self.results_dir, result.claim_id, result.reading)), self.device.type)
         return result
 
 

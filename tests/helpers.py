@@ -12,6 +12,10 @@ from PIL import Image
 from harness.data.sources import CIFAR10_CLASSES
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The options of every claim session the unit tests start in a subprocess: their assertions are the smoke budget's
+# (step counts, seeds, verdicts) on the CPU, and without them a CUDA host would run those sessions in the full
+# profile on its GPU, whatever the profile and device of the session that runs the tests.
+SMOKE_ON_CPU = ("--profile", "smoke", "--device", "cpu")
 
 
 def _image(path: Path, size: int, value: int) -> None:

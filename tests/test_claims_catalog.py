@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +52,8 @@ def test_pin_verdicts_pins_each_row_s_replicate_set_and_merges_by_claim_and_read
         "r002.tanh_learns,momentum=0,REPRODUCED,full,INCONCLUSIVE; REPRODUCED\n"
         "r000.epoch_time,literal,NOT REPRODUCED,full,NOT REPRODUCED\n"
         "r000.conv_shape,literal,NOT RUN,full,\n")
-    pinned, changes = catalog.pin_verdicts(csv_file)
+    pinned, changes, where = catalog.pin_verdicts(csv_file)
+    assert where == catalog.PINNED_FILE  # no device_type column: a claims.csv from before GPU runs, the CPU's
     # Timing claims and NOT RUN are never pinned; a pin the csv does not name is kept.
     assert pinned == {"r002.tanh_learns|momentum=0": ["INCONCLUSIVE", "REPRODUCED"],
                       "r002.depth_sweep|momentum=0": ["NOT REPRODUCED"]}
@@ -73,8 +75,48 @@ def test_pin_verdicts_pins_each_row_s_replicate_set_and_merges_by_claim_and_read
     replicate = tmp_path / "replicate.csv"
     replicate.write_text("id,reading,verdict,profile,replicate_verdicts\n"
                          "r002.depth_sweep,momentum=0,INCONCLUSIVE,full,INCONCLUSIVE\n")
-    pinned, changes = catalog.pin_verdicts(replicate, add=True)  # a replicate's verdict joins the set
+    pinned, changes, _ = catalog.pin_verdicts(replicate, add=True)  # a replicate's verdict joins the set
     assert pinned["r002.depth_sweep|momentum=0"] == ["INCONCLUSIVE", "NOT REPRODUCED"]
+
+
+def test_each_device_type_has_its_own_pins_and_a_pin_goes_to_its_rows_device_type(tmp_path, monkeypatch):
+    monkeypatch.setattr(catalog, "PINNED_FILE", tmp_path / "cpu.json")
+    monkeypatch.setattr(catalog, "CUDA_PINNED_FILE", tmp_path / "cuda.json")
+    catalog.PINNED_FILE.write_text('{"r002.tanh_learns|momentum=0": ["REPRODUCED"]}')
+    gpu = tmp_path / "gpu.csv"
+    gpu.write_text("id,reading,verdict,profile,replicate_verdicts,device_type\n"
+                   "r002.tanh_learns,momentum=0,NOT REPRODUCED,full,NOT REPRODUCED,cuda\n")
+    pinned, _, where = catalog.pin_verdicts(gpu)
+    assert where == catalog.CUDA_PINNED_FILE and pinned == {"r002.tanh_learns|momentum=0": ["NOT REPRODUCED"]}
+    # The GPU's pin never touched the CPU's, and each device type reads its own.
+    assert catalog.pinned_verdicts() == catalog.pinned_verdicts("cpu") == {"r002.tanh_learns|momentum=0": ["REPRODUCED"]}
+    assert catalog.pinned_verdicts("cuda") == pinned
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("id,reading,verdict,profile,device_type\n"
+                     "r002.tanh_learns,momentum=0,REPRODUCED,full,cpu\nr002.tanh_learns,momentum=0.9,REPRODUCED,full,cuda\n")
+    before = (catalog.PINNED_FILE.read_text(), catalog.CUDA_PINNED_FILE.read_text())
+    with pytest.raises(ValueError, match=r"mixed.csv: has rows of device type\(s\) \['cpu', 'cuda'\].*pin one device"):
+        catalog.pin_verdicts(mixed)
+    unknown = tmp_path / "unknown-device.csv"
+    unknown.write_text("id,reading,verdict,profile,device_type\nr002.tanh_learns,momentum=0,REPRODUCED,full,\n")
+    with pytest.raises(ValueError, match=r"unknown-device.csv: has rows of device type\(s\) \[''\]"):
+        catalog.pin_verdicts(unknown)
+    assert (catalog.PINNED_FILE.read_text(), catalog.CUDA_PINNED_FILE.read_text()) == before  # refused: no pin moved
+    with pytest.raises(ValueError, match="device type 'mps'"):
+        catalog.pinned_verdicts("mps")
+
+
+def test_re_pinning_the_committed_cpu_run_goes_to_the_cpu_pins_and_changes_none_of_them(tmp_path, monkeypatch):
+    import shutil
+
+    committed = catalog.PINNED_FILE.read_bytes()
+    monkeypatch.setattr(catalog, "PINNED_FILE", tmp_path / "cpu.json")
+    monkeypatch.setattr(catalog, "CUDA_PINNED_FILE", tmp_path / "cuda.json")
+    shutil.copy(catalog.CATALOG_DIR / "pinned_verdicts.json", catalog.PINNED_FILE)
+    _, changes, where = catalog.pin_verdicts(Path(__file__).resolve().parents[1] / "results" / "full" / "claims.csv",
+                                             add=True)
+    assert where == catalog.PINNED_FILE and changes == [] and catalog.PINNED_FILE.read_bytes() == committed
+    assert not catalog.CUDA_PINNED_FILE.exists()
 
 
 def test_every_claim_declares_its_budget_for_both_profiles():

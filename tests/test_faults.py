@@ -24,12 +24,14 @@ from filelock import FileLock
 
 from harness.runcache import RunCache
 
+from .helpers import SMOKE_ON_CPU
+
 ROOT = Path(__file__).resolve().parents[1]
 CONV = "suites/r000/test_q2_3_conv_shape.py::test_conv_shape"
 
 
 def _pytest(args, tmp_path, cache=False, **kwargs):
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SMOKE_ON_CPU,
                            *([] if cache else ["--no-cache"]), *args],
                           cwd=kwargs.pop("cwd", ROOT), capture_output=True, text=True, timeout=600, **kwargs)
 
@@ -101,7 +103,7 @@ def test_two_sessions_on_one_results_folder_the_second_is_refused(tmp_path):
 def test_ctrl_c_keeps_finished_claims_and_marks_the_tables_incomplete(tmp_path):
     results = tmp_path / "results"
     # -v names each test as it starts; unbuffered, so that the name arrives when it is printed.
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--no-cache", CONV,
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--no-cache", *SMOKE_ON_CPU, CONV,
                              "suites/control", "--results-dir", str(results)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                             # An xdist worker ignores SIGINT, and its children inherit that: give Ctrl-C back.

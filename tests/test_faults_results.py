@@ -23,6 +23,8 @@ from harness.cli import main
 from harness.report.compare import read_claims_csv
 from tests.test_faults import CONV, ROOT, _pytest, _records
 
+from .helpers import SMOKE_ON_CPU
+
 FULL_RECORD = ROOT / "results" / "full" / "records" / "r000.conv_shape__literal.json"
 
 SLOW_TEST = '''
@@ -45,7 +47,7 @@ def _start(args, tmp_path, marker: Path, **env):
     (tmp_path / "test_slow.py").write_text(SLOW_TEST)
     environ = {**os.environ, "PYTHONPATH": str(ROOT), "MARKER": str(marker), "TMPDIR": str(tmp_path / "tmp"), **env}
     (tmp_path / "tmp").mkdir()
-    return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-cache",
+    return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-cache", *SMOKE_ON_CPU,
                              CONV, str(tmp_path / "test_slow.py"), "--rootdir", str(ROOT), *args], cwd=ROOT,
                             env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 

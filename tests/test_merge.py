@@ -35,6 +35,16 @@ def test_shards_of_different_commits_or_overlapping_are_refused(tmp_path, capsys
     assert main(["report", str(a), str(b), "--out", str(tmp_path / "m")]) == 2
     assert "different commits" in capsys.readouterr().err
     assert main(["report", str(a), str(b), "--out", str(tmp_path / "m"), "--allow-mixed"]) == 0
+    # A CPU's and a GPU's records (or two GPU models'): refused, and merged when asked, the header naming both.
+    gpu = _write(tmp_path / "gpu", ROWS[1:], {**ENV, "device": "GPU: NVIDIA H100"})
+    assert main(["report", str(a), str(gpu), "--out", str(tmp_path / "g")]) == 2
+    assert "different devices (CPU: test, GPU: NVIDIA H100)" in capsys.readouterr().err
+    assert main(["report", str(a), str(gpu), "--out", str(tmp_path / "g"), "--allow-mixed"]) == 0
+    assert "- device: CPU: test; GPU: NVIDIA H100 (records from several devices)" in \
+        (tmp_path / "g" / "README.md").read_text()
+    # Each row says its device type: what `claims pin` chooses the pins by (and refuses to mix).
+    assert [line.rsplit(",", 1)[1] for line in (tmp_path / "g" / "claims.csv").read_text().splitlines()] == [
+        "device_type", "cuda", "cuda", "cpu"]  # catalogue order: r000.conv_shape, r002.sigmoid_chance, r002.tanh_learns
     c = _write(tmp_path / "c", ROWS[:1])
     assert main(["report", str(a), str(c), "--out", str(tmp_path / "n")]) == 2
     assert "shards must be disjoint" in capsys.readouterr().err

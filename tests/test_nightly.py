@@ -121,3 +121,104 @@ def test_the_script_merges_shards_and_fails_on_a_changed_verdict(tmp_path):
     assert done.returncode == 1 and "missing" in done.stdout
     done = _merge(tmp_path, "broken", [tmp_path / "nowhere"], claim="")
     assert done.returncode == 2  # the merge failed: not reported as a changed verdict
+
+
+def _steps(job: str) -> list[str]:
+    return [s.get("run", s.get("uses", "")) for s in _workflow()["jobs"][job]["steps"]]
+
+
+def test_every_job_installs_the_pinned_torch_in_a_venv_and_gpu_jobs_check_the_gpu_first():
+    for job in ("plan", "gpu", "cpu", "merge"):
+        steps = _steps(job)
+        setup = [i for i, s in enumerate(steps) if s.startswith("scripts/nightly setup")]
+        assert setup, f"{job}: no scripts/nightly setup step"
+        assert not any("pip install" in s for s in steps), f"{job}: installs outside scripts/nightly setup"
+        nightly = [i for i, s in enumerate(steps) if s.startswith("scripts/nightly") and i not in setup]
+        assert min(nightly) > setup[0], job
+    for job in ("plan", "gpu"):
+        steps = _steps(job)
+        preflight = steps.index("scripts/nightly preflight")
+        assert all(i > preflight for i, s in enumerate(steps) if s.startswith(("scripts/nightly data",
+                                                                               "scripts/nightly plan",
+                                                                               "scripts/nightly shard"))), job
+        # Runner services sharing a host must each be given their own GPUs: the preflight refuses one that is not.
+        assert _workflow()["jobs"][job]["env"]["NIGHTLY_REQUIRE_VISIBLE_DEVICES"] == "1"
+
+
+def test_the_pinned_torch_is_the_one_the_committed_results_were_measured_with():
+    import re
+
+    script = SCRIPT.read_text()
+    pinned = re.search(r'TORCH_VERSION="\$\{TORCH_VERSION:-([^}]+)\}"', script).group(1)
+    header = (ROOT / "results" / "full" / "README.md").read_text()
+    assert f"- torch {pinned}+" in header or f"- torch {pinned}," in header, pinned
+
+
+def _stub(tmp_path: Path, name: str, body: str) -> dict:
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(f"#!/bin/sh\n{body}\n")
+    (folder / name).chmod(0o755)
+    return {**os.environ, "PATH": f"{folder}:{os.environ['PATH']}"}
+
+
+@pytest.mark.skipif(bool(shutil.which("nvidia-smi")), reason="this machine has nvidia-smi: the failing driver is "
+                                                             "stood in for only where there is none")
+def test_preflight_stops_without_a_driver_without_own_gpus_or_without_cuda_in_torch(tmp_path):
+    import torch
+
+    done = subprocess.run([str(SCRIPT), "preflight"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "nvidia-smi failed" in done.stderr
+    env = _stub(tmp_path, "nvidia-smi", 'case "$1" in --query-gpu=driver_version) echo 535.54 ;; '
+                                        '*) echo "0, Stand-in GPU, 535.54, 81559 MiB" ;; esac')
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    done = subprocess.run([str(SCRIPT), "preflight"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**env, "NIGHTLY_REQUIRE_VISIBLE_DEVICES": "1"})
+    assert done.returncode == 2 and "CUDA_VISIBLE_DEVICES is not set" in done.stderr
+    if torch.cuda.is_available():
+        return
+    done = subprocess.run([str(SCRIPT), "preflight"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**env, "CUDA_VISIBLE_DEVICES": "0"})
+    assert done.returncode != 0 and "cannot use the GPU with driver 535.54" in done.stderr, done.stderr
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a machine with CUDA plans on its GPU")
+def test_the_plan_step_stops_where_cuda_is_unusable_instead_of_costing_on_the_cpu(tmp_path):
+    done = subprocess.run([str(SCRIPT), "plan", str(tmp_path / "plan.json")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "CLAIM": "conv_shape"})
+    assert done.returncode != 0 and not (tmp_path / "plan.json").exists()
+    assert "--device cuda: CUDA is not available" in done.stdout + done.stderr
+
+
+def test_a_timing_claim_first_measured_on_a_gpu_night_does_not_fail_the_strict_merge(tmp_path):
+    import json
+
+    shard = tmp_path / "shard"
+    shutil.copytree(ROOT / "results" / "full" / "records", shard / "records")
+    timed = shard / "records" / "r000.epoch_time__literal.json"
+    record = json.loads(timed.read_text())
+    assert record["verdict"] == "NOT RUN"  # the CPU's reference never ran it: a GPU night does
+    timed.write_text(json.dumps({**record, "verdict": "REPRODUCED"}))
+    done = _merge(tmp_path, "night", [shard], claim="")  # every claim: compare --strict
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "timing verdict differs" in (tmp_path / "night" / "compare.md").read_text()
+
+
+def test_a_download_into_a_data_root_that_holds_the_data_set_fetches_nothing_and_holds_the_lock(tmp_path, monkeypatch):
+    import torchvision.datasets.utils as tv_utils
+
+    from harness.data import archives, download, status
+
+    fetched = []
+
+    def fetch(*args, **kwargs):
+        fetched.append(archives.import_running(tmp_path))  # another import or download would wait for it
+
+    monkeypatch.setattr(tv_utils, "download_and_extract_archive", fetch)
+    complete = [{"dataset": "tiny-imagenet", "split": s, "present": True, "note": "complete"} for s in ("train", "val")]
+    monkeypatch.setattr(status, "data_status", lambda root: complete)
+    download.download("tiny-imagenet", tmp_path, log=lambda line: None)
+    assert fetched == []  # complete: not extracted again
+    monkeypatch.setattr(status, "data_status", lambda root: [{**complete[0], "note": "partial: 3/100000 images"}])
+    download.download("tiny-imagenet", tmp_path, log=lambda line: None)
+    assert fetched == [True]

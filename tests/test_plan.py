@@ -15,6 +15,7 @@ from harness.models import CifarCNN
 from harness.plan import Calibration, Plan, PlannedRun, hours, plan_path
 from harness.train import TrainConfig, placeholder, train
 
+from .helpers import SMOKE_ON_CPU
 from .test_session import _data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +120,7 @@ def test_plan_mode_lists_each_run_once_and_trains_nothing(tmp_path, request):
     out = tmp_path / "plan.json"
     done = subprocess.run(
         [sys.executable, "-m", "harness", "plan", "suites/r002/test_q1_activations.py", "-k",
-         "tanh_learns or sigmoid_catches_up", "--no-cache", "--out", str(out)],
+         "tanh_learns or sigmoid_catches_up", "--no-cache", *SMOKE_ON_CPU, "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     plan = Plan.load(out)

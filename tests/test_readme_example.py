@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .helpers import SMOKE_ON_CPU
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,7 +29,7 @@ def test_the_readme_example_runs_as_written(tmp_path):
     results = tmp_path / "results"
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "my_claims", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider",
-         "--rootdir", str(tmp_path), "--results-dir", str(results), "-q", "-n", "2"],
+         "--rootdir", str(tmp_path), "--results-dir", str(results), "-q", "-n", "2", *SMOKE_ON_CPU],
         cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout, done.stdout

@@ -15,6 +15,8 @@ from harness.report import read_records, write_record, write_results
 from harness.report.tables import CSV_COLUMNS
 from harness.stats import mean_ci
 
+from .helpers import SMOKE_ON_CPU
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"profile": "smoke", "device": "CPU: test", "torch": "x", "cuda": "none", "python": "3", "commit": "abc",
        "date": "today"}
@@ -93,7 +95,7 @@ def test_rewriting_a_record_replaces_its_row(tmp_path):
 
 def _run_suite(results_dir: Path, workers: list[str]) -> str:
     cmd = [sys.executable, "-m", "pytest", "suites/r000/test_q2_2_regularized_cost.py",
-           "suites/r000/test_q2_3_conv_shape.py", "-k", "test_regularized_cost or test_conv_shape[", "-q", "-p", "no:cacheprovider", "--profile", "smoke",
+           "suites/r000/test_q2_3_conv_shape.py", "-k", "test_regularized_cost or test_conv_shape[", "-q", "-p", "no:cacheprovider", *SMOKE_ON_CPU,
            "--results-dir", str(results_dir), *workers]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -17,6 +17,8 @@ from harness.models import CifarCNN
 from harness.session import run_key
 from harness.train import TrainConfig
 
+from .helpers import SMOKE_ON_CPU
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -67,9 +69,44 @@ def test_pinned_verdicts_are_checked_apart_from_recording(tmp_path, monkeypatch)
     assert unpinned(records) == ["r002.tanh_learns [momentum=0.9]"]  # timing claims are never pinned
 
 
+def test_a_gpu_session_is_held_to_the_gpus_pins_never_the_cpus(tmp_path, monkeypatch):
+    monkeypatch.setattr(catalog, "PINNED_FILE", tmp_path / "cpu.json")
+    monkeypatch.setattr(catalog, "CUDA_PINNED_FILE", tmp_path / "cuda.json")
+    (tmp_path / "cpu.json").write_text('{"r002.tanh_learns|momentum=0": ["REPRODUCED"]}')
+    # No GPU pin yet: a CUDA verdict the CPU's pins would refuse is not asserted; the warning names the GPU's run.
+    with pytest.warns(UnpinnedVerdict, match=r"no pinned verdict on cuda \(cuda.json\).*claims pin "
+                                             r"results/full-gpu/claims.csv"):
+        assert check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json", "cuda") is None
+    (tmp_path / "cuda.json").write_text('{"r002.tanh_learns|momentum=0": ["NOT REPRODUCED"]}')
+    assert check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json", "cuda") == ["NOT REPRODUCED"]
+    with pytest.raises(AssertionError, match="outside the pinned set"):
+        check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json", "cpu")
+    records = [{"claim_id": "r002.tanh_learns", "reading": r, "verdict": "REPRODUCED"} for r in ("momentum=0", "momentum=0.9")]
+    assert unpinned(records, "cuda") == unpinned(records, "cpu") == ["r002.tanh_learns [momentum=0.9]"]
+
+
+def test_a_gpu_session_writes_its_own_folder_and_is_refused_one_of_cpu_records(tmp_path):
+    from harness.pytest_plugin import _claim_results_dir
+    from harness.report import write_record
+    from harness.report.environment import device_type, results_name
+
+    assert [results_name(p, d) for p in ("smoke", "full") for d in ("cpu", "cuda")] == [
+        "smoke", "smoke-gpu", "full", "full-gpu"]
+    assert (device_type("CPU: AMD EPYC (1 threads)"), device_type("GPU: NVIDIA H100"), device_type("?")) == \
+        ("cpu", "cuda", "")
+    env = {"profile": "full", "device": "CPU: AMD EPYC (1 threads)", "commit": "abc"}
+    write_record(tmp_path / "full", ClaimResult(claim_id="r002.tanh_learns", reading="momentum=0",
+                                               verdict=Verdict.REPRODUCED, claimed="c", measured="m"), env)
+    with pytest.raises(pytest.UsageError, match=r"holds records measured on cpu, and this session runs on cuda "
+                                                r"\(--device\).*default is results/full-gpu"):
+        _claim_results_dir(tmp_path / "full", "full", "cuda")
+    _claim_results_dir(tmp_path / "full", "full", "cpu").release()  # the CPU's own: taken (and its lock given back)
+    _claim_results_dir(tmp_path / "full-gpu", "full", "cuda").release()
+
+
 def test_require_data_stops_the_session_naming_the_import_command(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider", "--require-data",
+        [sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider", "--require-data", *SMOKE_ON_CPU,
          "--data-root", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "results")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
@@ -80,7 +117,7 @@ def test_require_data_stops_the_session_naming_the_import_command(tmp_path):
 
 def test_without_require_data_a_missing_data_set_is_recorded_not_run(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "suites/control", "-q", "-p", "no:cacheprovider", *SMOKE_ON_CPU,
          "--data-root", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "results")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -1,4 +1,4 @@
-"""The full profile's regression check: a claim's verdict against the set the last full run pinned.
+"""The full profile's regression check: a claim's verdict against the set the last full run on its device type pinned.
 
 A pin is the set of verdicts a replicate of the reviewed full run may give (its stability's set,
 ``harness/stability.py``): a change of rounding or a fresh draw of seeds may move a figure within its
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 
+from ..report.environment import results_name
 from . import catalog
 from .record import ClaimResult
 from .verdicts import Verdict
@@ -24,18 +25,21 @@ def pinned_key(claim_id: str, reading: str) -> str:
     return f"{claim_id}|{reading}"
 
 
-def check_pinned(result: ClaimResult, where: str) -> str | None:
-    """Assert that ``result``'s verdict is in the pinned set; warn and return None when none is pinned.
+def check_pinned(result: ClaimResult, where: str, device_type: str = "cpu") -> str | None:
+    """Assert that ``result``'s verdict is in the set pinned for ``device_type`` (the session's: a GPU run is held
+    to the GPU's reference, never the CPU's); warn and return None when none is pinned.
 
     Timing claims and NOT RUN rows are never checked. ``where`` names the record for the message.
     """
     if catalog.get(result.claim_id).timing or result.verdict == Verdict.NOT_RUN:
         return None
-    pinned = catalog.pinned_verdicts().get(pinned_key(result.claim_id, result.reading))
+    pinned = catalog.pinned_verdicts(device_type).get(pinned_key(result.claim_id, result.reading))
     if pinned is None:
+        reference = f"results/{results_name('full', device_type)}/claims.csv"
         warnings.warn(UnpinnedVerdict(
-            f"{result.claim_id} [{result.reading}] measured {result.verdict} and has no pinned verdict: the full "
-            f"profile asserts nothing for it until `python -m harness claims pin results/full/claims.csv`"))
+            f"{result.claim_id} [{result.reading}] measured {result.verdict} and has no pinned verdict on "
+            f"{device_type} ({catalog.pinned_file_for(device_type).name}): the full profile asserts nothing for it "
+            f"until `python -m harness claims pin {reference}`"))
         return None
     allowed = [pinned] if isinstance(pinned, str) else list(pinned)
     assert str(result.verdict) in allowed, (
@@ -45,9 +49,9 @@ def check_pinned(result: ClaimResult, where: str) -> str | None:
     return pinned
 
 
-def unpinned(records: list[dict]) -> list[str]:
-    """``id [reading]`` of every record that a full run asserts nothing for."""
-    pins = catalog.pinned_verdicts()
+def unpinned(records: list[dict], device_type: str = "cpu") -> list[str]:
+    """``id [reading]`` of every record that a full run on ``device_type`` asserts nothing for."""
+    pins = catalog.pinned_verdicts(device_type)
     return [f"{r['claim_id']} [{r['reading']}]" for r in records
             if r["verdict"] != str(Verdict.NOT_RUN) and not catalog.get(r["claim_id"]).timing
             and pinned_key(r["claim_id"], r["reading"]) not in pins]

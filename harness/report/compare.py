@@ -62,8 +62,9 @@ def compare(old: Path, new: Path, exact: bool = False) -> pd.DataFrame:
 
     A row NOT RUN in ``old`` and judged in ``new`` is "newly run"; judged in ``old`` and NOT RUN in ``new``
     is a changed verdict (a run that lost a verdict it had). A new verdict within the set a replicate of the old
-    row may give (its ``replicate_verdicts``) is "within replicate set", and a timing claim's changed verdict is
-    "timing verdict differs" (its disjoint intervals "timing figure differs"): all shown, none failing.
+    row may give (its ``replicate_verdicts``) is "within replicate set", and a timing claim's changed verdict, NOT
+    RUN on either side included, is "timing verdict differs" (its disjoint intervals "timing figure differs"): all
+    shown, none failing.
 
     ``exact``: also every other field that differs (timing claims aside, whose seconds differ run to run);
     for checking that two runs of the same code on the same data agree, e.g. ``-n 4`` against ``-n 0``.
@@ -79,9 +80,10 @@ def compare(old: Path, new: Path, exact: bool = False) -> pd.DataFrame:
         if a["verdict"] != b["verdict"]:
             # A claim the reference could not run (no GPU there, say) and this run judged is news, not a change;
             # a verdict a replicate of the reference may give (its replicate set) is no change of finding.
-            # A timing claim's verdict rests on wall time (the machine's load, -n): shown, never a change of finding.
+            # A timing claim's verdict rests on wall time (the machine's load, -n): shown, never a change of finding,
+            # nor news that --strict must check (a GPU night measures r000.epoch_time, NOT RUN in the CPU's run).
             allowed = set(filter(None, (a.get("replicate_verdicts") or "").split("; ")))
-            change = "newly run" if a["verdict"] == "NOT RUN" else "timing verdict differs" if _is_timing(key[0]) \
+            change = "timing verdict differs" if _is_timing(key[0]) else "newly run" if a["verdict"] == "NOT RUN" \
                 else "within replicate set" if b["verdict"] in allowed else "verdict changed"
             rows.append({"claim": key[0], "reading": key[1], "change": change, "old": a["verdict"],
                          "new": b["verdict"]})

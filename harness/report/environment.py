@@ -38,6 +38,22 @@ def device_name(device: str | torch.device) -> str:
     return f"CPU: {cpu} ({torch.get_num_threads()} threads, kernels {isa})"
 
 
+# device_name's prefix → the torch device type it names: the key of a device's references (pins, results folder).
+_TYPE_OF_PREFIX = {"CPU": "cpu", "GPU": "cuda"}
+
+
+def device_type(name: str) -> str:
+    """The torch device type (``cpu``, ``cuda``) of a header's ``device`` as :func:`device_name` writes it; "" for a
+    name it did not write. Read from the name so that every record, also those written before, carries it."""
+    return _TYPE_OF_PREFIX.get(str(name).split(":", 1)[0].strip(), "")
+
+
+def results_name(profile: str, device_type: str) -> str:
+    """The folder under results/ a session of ``profile`` on ``device_type`` writes by default: ``<profile>`` on
+    the CPU (the committed references), ``<profile>-gpu`` on CUDA, so that a GPU run never writes over them."""
+    return f"{profile}-gpu" if device_type == "cuda" else profile
+
+
 def git_commit(cwd: Path | None = None) -> str:
     """HEAD's hash, with '+dirty' when tracked files other than results/ differ from it; 'unknown' outside git.
 

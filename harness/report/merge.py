@@ -9,7 +9,7 @@ from .store import RECORDS, read_records
 
 
 class MixedRecords(ValueError):
-    """Records from different commits or profiles: their verdicts do not belong in one table."""
+    """Records from different commits, profiles or devices: their verdicts do not belong in one table."""
 
 
 def _check_out(sources: list[Path], out: Path) -> None:
@@ -25,9 +25,10 @@ def _check_out(sources: list[Path], out: Path) -> None:
 def merge_records(sources: list[Path], out: Path, allow_mixed: bool = False) -> list[dict]:
     """Copy every record of ``sources`` into ``out/records``; returns them.
 
-    Records of one claim and reading found twice are refused, and so are records of different commits or
-    profiles unless ``allow_mixed`` (the header then names every commit). ``out`` must be a new folder or one
-    without records: records already there would join the tables past these checks.
+    Records of one claim and reading found twice are refused, and so are records of different commits, profiles
+    or devices (a CPU and a GPU, or two GPU models: their figures differ by round-off, and each device type has its
+    own pinned reference) unless ``allow_mixed`` (the header then names every commit and device). ``out`` must be a
+    new folder or one without records: records already there would join the tables past these checks.
     """
     _check_out(sources, Path(out))
     records, origin = [], {}
@@ -43,7 +44,7 @@ def merge_records(sources: list[Path], out: Path, allow_mixed: bool = False) -> 
                                    "shards must be disjoint")
             origin[key] = source
             records.append(record)
-    for field in ("commit", "profile"):
+    for field in ("commit", "profile", "device"):
         values = sorted({str(r.get("environment", {}).get(field)) for r in records})
         if len(values) > 1 and not allow_mixed:
             raise MixedRecords(f"records from different {field}s ({', '.join(values)}): rerun the shards on one "

@@ -13,10 +13,11 @@ from ..claims import catalog
 from ..claims.record import RUN_SOURCES, runs_text
 from ..claims.verdicts import rules_markdown
 from ..stability import stability_words
+from .environment import device_type
 
 CSV_COLUMNS = ["id", "reading", "verdict", "profile", "metric", "claimed", "measured_mean", "ci_low", "ci_high",
                "interval_method", "interval_kind", "n_seeds", "unit", "primary", "parts", "stability",
-               "replicate_verdicts", "modes"]
+               "replicate_verdicts", "modes", "device_type"]  # device_type last: older files' columns keep their places
 
 
 def verdict_rules() -> str:
@@ -119,6 +120,8 @@ def csv_rows(records: list[dict]) -> list[dict]:
             "n_seeds": len(r.get("seeds") or []), "unit": r.get("unit", ""), "primary": "; ".join(primary_parts(r)),
             "parts": parts_text(r), "stability": "" if not r.get("stability") else round(r["stability"]["same"], 3),
             "replicate_verdicts": "; ".join((r.get("stability") or {}).get("set", [])), "modes": modes_text(r),
+            # What `claims pin` reads to choose the device type's pins (cpu, cuda).
+            "device_type": device_type(r.get("environment", {}).get("device", "")),
         })
     return rows
 
@@ -130,9 +133,12 @@ def _header(environment: dict, records: list[dict]) -> str:
     # Merged shards may come from processes set up differently: name each allocator their records were made under.
     allocators = sorted({r["environment"]["allocator"] for r in records if "allocator" in r["environment"]}) or \
         ([environment["allocator"]] if "allocator" in environment else [])
+    # Merged shards (and --allow-mixed) may hold records of several devices: name every one they were measured on.
+    devices = sorted({r["environment"]["device"] for r in records if "device" in r.get("environment", {})}) or \
+        [environment["device"]]
     lines = [
         f"- profile: **{environment['profile']}**",
-        f"- device: {environment['device']}",
+        f"- device: {'; '.join(devices)}" + (" (records from several devices)" if len(devices) > 1 else ""),
         f"- torch {environment['torch']}, CUDA {environment['cuda']}, Python {environment['python']}",
         f"- commit: {', '.join(commits) if commits else environment['commit']}"
         + (" (records from several commits: rerun the profile for one)" if len(commits) > 1 else ""),

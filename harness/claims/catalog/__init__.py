@@ -1,4 +1,4 @@
-"""The claim catalogue: one TOML file a report, and the verdicts pinned from the last full run."""
+"""The claim catalogue: one TOML file a report, and the verdicts pinned from the last full run on each device type."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from ...atomic import write_text_atomic
 from ..record import Claim, Reading
 
 CATALOG_DIR = Path(__file__).parent
-PINNED_FILE = CATALOG_DIR / "pinned_verdicts.json"
+# One reference a device type: CUDA's kernels sum in other orders than the CPU's, so a GPU night may measure
+# verdicts the CPU's pins do not allow (and the reverse); pinning one must never overwrite the other's.
+PINNED_FILE = CATALOG_DIR / "pinned_verdicts.json"  # the CPU's, pinned from results/full
+CUDA_PINNED_FILE = CATALOG_DIR / "pinned_verdicts_cuda.json"  # CUDA's, pinned from results/full-gpu
+PINNED_DEVICE_TYPES = ("cpu", "cuda")
 
 
 def _load_report(path: Path) -> list[Claim]:
@@ -107,21 +111,47 @@ def order_key(claim_id: str, reading: str) -> tuple:
     return (ids.index(claim_id) if claim_id in ids else len(ids), names.index(reading) if reading in names else len(names), reading)
 
 
-def pinned_verdicts() -> dict[str, list[str]]:
-    """``"id|reading"`` → the verdicts a replicate of the last full-profile run may give (empty before the first)."""
-    if not PINNED_FILE.exists():
+def pinned_file_for(device_type: str = "cpu") -> Path:
+    """The pins a full-profile session on ``device_type`` (``cpu``, ``cuda``) asserts; ValueError for another."""
+    if device_type not in PINNED_DEVICE_TYPES:
+        raise ValueError(f"no pinned verdicts for device type {device_type!r}: pins are kept for "
+                         f"{' and '.join(PINNED_DEVICE_TYPES)}")
+    return PINNED_FILE if device_type == "cpu" else CUDA_PINNED_FILE  # read at each call: tests point them elsewhere
+
+
+def pinned_verdicts(device_type: str = "cpu") -> dict[str, list[str]]:
+    """``"id|reading"`` → the verdicts a replicate of the last full-profile run on ``device_type`` may give (empty
+    before the first)."""
+    path = pinned_file_for(device_type)
+    if not path.exists():
         return {}
-    return json.loads(PINNED_FILE.read_text())
+    return json.loads(path.read_text())
+
+
+def csv_device_type(rows: list[dict], csv_path: Path) -> str:
+    """The one device type the rows of ``csv_path`` were measured on (its ``device_type`` column); ValueError
+    naming the file when they are of several or of one the harness does not know.
+
+    A claims.csv without the column was written before GPU runs were recorded by type: every such run was the
+    CPU's.
+    """
+    types = sorted({r.get("device_type", "cpu") for r in rows})
+    if len(types) > 1 or types[0] not in PINNED_DEVICE_TYPES:
+        raise ValueError(f"{csv_path}: has rows of device type(s) {types} (column device_type); pin one device "
+                         "type's run: the CPU's results/full/claims.csv or the GPU's results/full-gpu/claims.csv")
+    return types[0]
 
 
 def pin_verdicts(csv_path: Path, pinned_file: Path | None = None,
-                 add: bool = False) -> tuple[dict[str, list[str]], list[str]]:
+                 add: bool = False) -> tuple[dict[str, list[str]], list[str], Path]:
     """Pin the verdict sets of a full run's claims.csv for the full profile to assert, merged by claim and reading
-    into ``pinned_file``; returns the pins and a line for each pin that changed.
+    into ``pinned_file`` (default: the pins of the device type the rows were measured on, :func:`pinned_file_for`);
+    returns the pins, a line for each pin that changed, and the file.
 
     Only full-profile rows are taken (the ``profile`` column), NOT RUN and timing rows never; an id the catalogue
-    does not know is a ValueError naming it. ``add``: a replicate run's verdicts join each row's pinned set instead
-    of replacing it (what a true replicate gave is a verdict a replicate may give).
+    does not know, or rows of several device types, are a ValueError naming the file. ``add``: a replicate run's
+    verdicts join each row's pinned set instead of replacing it (what a true replicate gave is a verdict a
+    replicate may give).
     """
     from ...report.compare import read_claims_csv
 
@@ -134,7 +164,8 @@ def pin_verdicts(csv_path: Path, pinned_file: Path | None = None,
     unknown = sorted({r["id"] for r in rows} - {c.id for c in all_claims()})
     if unknown:
         raise ValueError(f"{csv_path}: claim(s) {unknown} are not in the catalogue; add their records first")
-    pinned_file = PINNED_FILE if pinned_file is None else pinned_file
+    device = csv_device_type(rows, csv_path)  # checked even where the file is given: a mixed csv is never pinned
+    pinned_file = pinned_file_for(device) if pinned_file is None else pinned_file
     pinned = json.loads(pinned_file.read_text()) if pinned_file.exists() else {}
     changes = []
     for r in rows:
@@ -150,4 +181,4 @@ def pin_verdicts(csv_path: Path, pinned_file: Path | None = None,
             changes.append(f"{key}: {old if old is not None else 'not pinned'} → {allowed}")
         pinned[key] = allowed
     write_text_atomic(pinned_file, json.dumps(pinned, indent=2, sort_keys=True) + "\n")  # no kill loses the pins
-    return pinned, changes
+    return pinned, changes, pinned_file
