@@ -149,8 +149,8 @@ class Harness:
         # What a cached run depends on besides its key: the code (the harness's training code and the module that
         # called for the run) and the machine's kernels (CPU model, threads and ISA, or the GPU): another CPU
         # rounds otherwise, and a run it trained must not be shown under this machine's header.
-        code = (code_hash(inspect.currentframe().f_back.f_code.co_filename) + self.environment["device"]
-                if self.run_cache is not None else "")
+        code = (code_hash(inspect.currentframe().f_back.f_code.co_filename)
+                + self.environment.get("device", self.device.type) if self.run_cache is not None else "")
         if self.planner is not None:
             cached = self.run_cache is not None and self.run_cache.path(key, code).exists()
             return self._planned(key, model_fn, model_spec, cfg, train_data, test_data, cached)

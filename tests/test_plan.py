@@ -150,16 +150,16 @@ def test_the_eta_comes_from_the_plan_and_the_time_budget_bounds_it():
 
     finished_before = set(_FINISHED)  # this very session's, when it runs without -n: given back below
     _FINISHED.clear()
-    assert _eta(config(None)) == "; ETA about 10 s by the cost plan"  # 20 s of runs over 2 workers
-    assert _eta(config(1 / 3600)).startswith("; ETA at most 1 s (the --max-hours budget")
+    assert _eta(config(None)) == "ETA about 10 s by the cost plan"  # 20 s of runs over 2 workers
+    assert _eta(config(1 / 3600)).startswith("ETA at most 1 s (the --max-hours budget")
     assert _eta(SimpleNamespace(_harness_plan=None)) == ""
     # A session of some tests only (suites/r002 of a whole-profile plan) waits only for their runs.
     only_b = config(None)
     only_b._harness_selected = {"t::b"}
-    assert _eta(only_b) == "; ETA about 10 s by the cost plan"
+    assert _eta(only_b) == "ETA about 10 s by the cost plan"
     # Under pytest-xdist's loadgroup the reports' node ids carry "@group": the plan's do not.
     _FINISHED.add(_ungrouped("t::b@momentum=0"))
-    assert _eta(only_b) == "; ETA about 0 s by the cost plan"
+    assert _eta(only_b) == "ETA about 0 s by the cost plan"
     _FINISHED.clear()
     _FINISHED.update(finished_before)
     assert _ungrouped("f.py::t[momentum=0]@momentum=0") == "f.py::t[momentum=0]"
