@@ -30,15 +30,21 @@ def bench_data(harness):
         pytest.skip(str(exc))
 
 
-def record_throughput(model: str, variant: str, images_per_round: int, benchmark) -> float | None:
+def record_throughput(model: str, variant: str, images_per_round: int, benchmark,
+                      step_seconds: list[float] | None = None) -> float | None:
     """Images per second of a finished benchmark, kept for BENCHMARKS.md; None when pytest-benchmark is off.
 
+    ``step_seconds``: the training steps' own seconds of each round, warm-up first (the engine's
+    ``TrainResult.seconds``), where a round also builds its members and uploads them: the rate is then the
+    steps' alone, like the baseline's, whose round excludes building its network. Else the rounds' wall time.
     It is off under pytest-xdist (``-n``) and with ``--benchmark-disable``: each benchmark then runs its round once,
     untimed, as a plain test of the code it measures, and records no figure.
     """
     if benchmark.disabled:
         return None
-    rate = images_per_round / benchmark.stats.stats.mean
+    rounds = benchmark.stats.stats.rounds
+    seconds = (sum(step_seconds[-rounds:]) / rounds) if step_seconds else benchmark.stats.stats.mean
+    rate = images_per_round / seconds
     THROUGHPUT[(model, variant)] = rate
     benchmark.extra_info["images_per_s"] = rate
     return rate

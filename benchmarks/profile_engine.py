@@ -1,14 +1,15 @@
 """Where a training step's time goes: torch.profiler over the engine's own loop on real data.
 
     python -m benchmarks.profile_engine [--model r002-cnn3|r002-cnn6|teacher|student] [--steps N] [--seeds 5]
-                                        [--rows 25] [--threads 1]
+                                        [--rows 25] [--threads 1] [--device cpu|cuda|cuda:K]
 
 Prints a step's time and images per second unprofiled (the best of three runs), then under
 the profiler the share of the step spent outside any op (Python, dispatch, the engine's
 bookkeeping), the time of the arithmetic kernels alone as they run at the engine's shapes
 (with the costliest ops left out of that count), and the ops that take the most self CPU
 time. Profiling slows every op a little: read its shares, and the unprofiled figure for the
-speed.
+speed. On CUDA the profiler also records the kernels, the arithmetic count is their device time, and
+the table is sorted by device time; every timed run ends on a synchronized device (the engine's).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from harness.data import DataMissing, load_images
 from harness.data.device_data import DeviceData
 from harness.data.paths import resolve_data_root
 from harness.models import CifarCNN, student, teacher
+from harness.pytest_plugin import use_device
+from harness.report.environment import device_name
 from harness.session import NORMALIZATION
 from harness.train import TrainConfig, train
 
@@ -41,7 +44,7 @@ MODELS = {
 # Python) could be fused or trimmed; these kernels' own time, at the shapes the engine gives them, is what
 # would be left: an estimate of the engine's floor (other shapes or fused kernels cost differently).
 ARITHMETIC_OPS = {
-    "aten::mkldnn_convolution", "aten::convolution_backward", "aten::_slow_conv2d_forward",
+    "aten::mkldnn_convolution", "aten::cudnn_convolution", "aten::convolution_backward", "aten::_slow_conv2d_forward",
     "aten::_slow_conv2d_backward", "aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm",
     "aten::tanh", "aten::tanh_backward", "aten::sigmoid", "aten::sigmoid_backward", "aten::relu",
     "aten::clamp_min", "aten::threshold_backward", "aten::leaky_relu", "aten::leaky_relu_backward",
@@ -59,7 +62,16 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--rows", type=int, default=25)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the harness's default is 1)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:K")
     args = parser.parse_args(argv)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        parser.error(f"--device {args.device}: give cpu, cuda or cuda:K")
+    if device.type not in ("cpu", "cuda") or (device.type == "cuda" and not torch.cuda.is_available()):
+        parser.error(f"--device {args.device}: " + ("CUDA is not available on this machine; use --device cpu"
+                                                    if device.type == "cuda" else "give cpu, cuda or cuda:K"))
+    use_device(device)
     torch.set_num_threads(args.threads)
     numerics.set_deterministic_numerics()
     allocator.keep_freed_memory()  # as the harness's sessions run
@@ -69,7 +81,7 @@ def main(argv=None) -> None:
         images = load_images(dataset, "train", resolve_data_root(None), per_class=per_class)
     except DataMissing as exc:
         parser.error(f"{exc.dataset} missing under {exc.where}; get it with: {exc.hint}")
-    data = DeviceData(images, "cpu", *NORMALIZATION[dataset])
+    data = DeviceData(images, device, *NORMALIZATION[dataset])
     cfg = TrainConfig(epochs=1, batch_size=batch, max_steps_per_epoch=steps, grad_norm_steps=(0,),
                       running_loss_window=2000, **optimizer)
     seeds = list(range(args.seeds))
@@ -79,27 +91,30 @@ def main(argv=None) -> None:
         started = time.perf_counter()
         train(model_fn, seeds, data, None, cfg)
         plain = min(plain, time.perf_counter() - started)
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    cuda = device.type == "cuda"
+    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])) as prof:
         started = time.perf_counter()
         train(model_fn, seeds, data, None, cfg)
         profiled = time.perf_counter() - started
     events = prof.key_averages()
     in_ops = sum(e.self_cpu_time_total for e in events) / 1e6
+    # On CUDA an op's host time is its launch; the kernels' own time is the device's.
+    own = (lambda e: e.self_device_time_total) if cuda else (lambda e: e.self_cpu_time_total)  # noqa: E731
     print(f"{args.model}, {args.seeds} seeds, batch {batch}, {steps} steps, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} thread(s)")
+          + (device_name(device) if cuda else f"{torch.get_num_threads()} thread(s)"))
     print(f"unprofiled (best of 3): {plain / steps * 1e3:.2f} ms a step, {steps * batch * args.seeds / plain:,.0f} images/s")
     print(f"profiled:   {profiled / steps * 1e3:.2f} ms a step; self time inside ops {in_ops / profiled:.0%}, "
           f"outside any op (Python, the engine's loop) {1 - in_ops / profiled:.0%}")
     print(f"op calls a step: {sum(e.count for e in events) / steps:.0f}")
-    arithmetic = sum(e.self_cpu_time_total for e in events if e.key in ARITHMETIC_OPS) / 1e6 / steps
+    arithmetic = sum(own(e) for e in events if e.key in ARITHMETIC_OPS) / 1e6 / steps
     print(f"arithmetic kernels (convolutions, matrix products, activations, pooling, batch norm, loss): "
           f"{arithmetic * 1e3:.2f} ms a step under the profiler, {arithmetic / (plain / steps):.0%} of the unprofiled "
           f"step: about what a step would take with every other cost gone, these kernels unchanged")
     others = sorted((e for e in events if e.key.startswith("aten::") and e.key not in ARITHMETIC_OPS),
-                    key=lambda e: -e.self_cpu_time_total)[:5]
+                    key=lambda e: -own(e))[:5]
     print("costliest ops not counted as arithmetic: " + ", ".join(
-        f"{e.key} {e.self_cpu_time_total / 1e3 / steps:.3f} ms" for e in others))
-    print(events.table(sort_by="self_cpu_time_total", row_limit=args.rows))
+        f"{e.key} {own(e) / 1e3 / steps:.3f} ms" for e in others))
+    print(events.table(sort_by="self_device_time_total" if cuda else "self_cpu_time_total", row_limit=args.rows))
 
 
 if __name__ == "__main__":

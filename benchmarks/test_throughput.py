@@ -2,7 +2,9 @@
 
 Run without -n: ``pytest --benchmark-only`` (or ``pytest benchmarks --benchmark-only``); it writes
 results/BENCHMARKS.md and results/benchmarks.png. Timings never decide a test; the asserts only check that each
-timed run trained.
+timed run trained. Like for like: every figure times training steps only (the engine's rounds by their steps'
+seconds, without building and uploading the members; the baseline builds its network outside its round), each
+ending on a synchronized device.
 """
 
 from __future__ import annotations
@@ -54,9 +56,16 @@ def _sync(device):
 
 
 def _engine_round(data, model_fn, batch, n_steps, mode, seeds, vectorize=None):
+    """A round of the engine and the list its steps' seconds go to, round by round (see record_throughput)."""
     cfg = TrainConfig(epochs=1, batch_size=batch, optimizer="sgd", lr=0.01, momentum=0.9, precision=mode,
                       max_steps_per_epoch=n_steps, vectorize=vectorize)
-    return lambda: train(model_fn, seeds, data, None, cfg)
+    seconds: list[float] = []
+
+    def one_round():
+        result = train(model_fn, seeds, data, None, cfg)
+        seconds.append(result.seconds)
+        return result
+    return one_round, seconds
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -65,9 +74,9 @@ def test_engine_throughput(benchmark, harness, bench_data, model, mode):
     dataset, model_fn, batch = MODELS[model]
     n = steps(harness, batch, mode)
     seeds = list(range(ENSEMBLE))
-    result = benchmark.pedantic(_engine_round(bench_data[dataset], model_fn, batch, n, mode, seeds),
-                                rounds=3, warmup_rounds=1)
-    record_throughput(model, f"engine, {mode}, {ENSEMBLE} seeds", n * batch * ENSEMBLE, benchmark)
+    run, seconds = _engine_round(bench_data[dataset], model_fn, batch, n, mode, seeds)
+    result = benchmark.pedantic(run, rounds=3, warmup_rounds=1)
+    record_throughput(model, f"engine, {mode}, {ENSEMBLE} seeds", n * batch * ENSEMBLE, benchmark, seconds)
     assert result.steps == n
 
 
@@ -108,10 +117,10 @@ def test_five_seeds_sequential_vs_ensemble(benchmark, harness, bench_data, model
     """The same 5 seeds trained one after another, and as one vmapped ensemble."""
     dataset, model_fn, batch = MODELS[model]
     n = steps(harness, batch)
-    run = _engine_round(bench_data[dataset], model_fn, batch, n, "fp32", list(range(ENSEMBLE)),
-                        vectorize=how == "ensemble")
+    run, seconds = _engine_round(bench_data[dataset], model_fn, batch, n, "fp32", list(range(ENSEMBLE)),
+                                 vectorize=how == "ensemble")
     result = benchmark.pedantic(run, rounds=3, warmup_rounds=1)
-    record_throughput(model, f"{ENSEMBLE} seeds, {how}", n * batch * ENSEMBLE, benchmark)
+    record_throughput(model, f"{ENSEMBLE} seeds, {how}", n * batch * ENSEMBLE, benchmark, seconds)
     assert result.model.size == ENSEMBLE and result.steps == n
 
 
@@ -124,14 +133,20 @@ def test_momentum_readings_as_one_ensemble(benchmark, harness, bench_data, how):
     base = TrainConfig(epochs=1, batch_size=batch, optimizer="sgd", lr=0.01, max_steps_per_epoch=n)
     runs = [(list(range(ENSEMBLE)), with_overrides(base, momentum=m)) for m in (0.0, 0.9)]
     data = bench_data["cifar10"]
+    seconds: list[float] = []  # the steps' own seconds of each round (see record_throughput)
     if how == "two ensembles":
         def one_round():
-            return [train(model_fn, seeds, data, None, cfg) for seeds, cfg in runs]
+            results = [train(model_fn, seeds, data, None, cfg) for seeds, cfg in runs]
+            seconds.append(sum(r.seconds for r in results))
+            return results
     else:
         def one_round():
-            return train_together(model_fn, runs, data, None)
+            results = train_together(model_fn, runs, data, None)
+            seconds.append(results[0].seconds)  # each result's seconds are the joint run's
+            return results
     results = benchmark.pedantic(one_round, rounds=3, warmup_rounds=1)
-    record_throughput(R002, f"momentum 0 and 0.9, {ENSEMBLE} seeds each: {how}", n * batch * 2 * ENSEMBLE, benchmark)
+    record_throughput(R002, f"momentum 0 and 0.9, {ENSEMBLE} seeds each: {how}", n * batch * 2 * ENSEMBLE, benchmark,
+                      seconds)
     assert [r.steps for r in results] == [n, n]
 
 

@@ -113,6 +113,18 @@ def parse_device(option: str | None, worker: str | None) -> torch.device:
     return device
 
 
+def use_device(device: torch.device) -> None:
+    """Make ``device`` the process's current CUDA device (a no-op on the CPU).
+
+    A worker that trains on cuda:k must also make it current: otherwise code that says plain "cuda" (a
+    GradScaler, ``torch.cuda.is_bf16_supported()``, an allocation without an index, the caching allocator's
+    ``empty_cache``) lands on GPU 0, and every worker of a multi-GPU machine would hold a context there.
+    Plain ``cuda`` (no index) is the current device already.
+    """
+    if device.type == "cuda" and device.index is not None:
+        torch.cuda.set_device(device.index)
+
+
 def _cannot_write(folder: Path) -> str | None:
     """Why ``folder`` (made if missing) cannot take a file, or None when it can. Asks the file system first (a
     read-only mount says so without a write), then writes a probe (what the permissions cannot tell)."""
@@ -226,6 +238,7 @@ def pytest_configure(config):
                                 "hours; leave it out for the default (none on a GPU, 3 on a CPU)")
     if device.type == "cpu":
         torch.set_num_threads(max(1, config.getoption("--cpu-threads")))
+    use_device(device)
     numerics.set_deterministic_numerics()
     allocator.keep_freed_memory()
     if getattr(config.option, "dist", None) == "load":
@@ -546,14 +559,15 @@ def pytest_runtest_makereport(item, call):
     if call.when == "call" and harness is not None and call.excinfo is not None and harness.running is not None \
             and call.excinfo.errisinstance((torch.OutOfMemoryError, MemoryError)):
         # Out of memory is a fact about this device, not a verdict: the claim is recorded NOT RUN with the
-        # error, and the session goes on with the other claims, without the teacher tables kept for reuse.
+        # error, and the session goes on with the other claims, without the teacher tables kept for reuse and
+        # without the failed step's tensors (its frames' locals, see harness.device_memory).
+        from harness.device_memory import free_after_out_of_memory
         from harness.train import teacher_table
 
         teacher_table.clear()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
         harness.running.record_not_run(f"out of memory on {harness.environment['device']}: "
                                        f"{str(call.excinfo.value).splitlines()[0][:300]}")
+        free_after_out_of_memory(call.excinfo.value, harness.device)
     if call.when == "call" and harness is not None:
         # The verdicts this test recorded travel to the controller with its report (also under xdist), as JSON text:
         # what xdist serializes for any report.
@@ -599,11 +613,17 @@ def _write_line(config, line: str) -> None:
 
 
 def pytest_runtest_teardown(item, nextitem):
-    """Between tests, hand freed memory back to the OS (while a test trains, the allocator keeps it)."""
+    """Between tests, hand freed memory back to the OS (while a test trains, the allocator keeps it), and on a GPU
+    the device's cached blocks back to the driver."""
     allocator.release_freed_memory()
     board = getattr(item.config, "_harness_board", None)
     if board is not None:
         board.idle()  # a worker with nothing left to run shows nothing, not its last test
+    harness = getattr(item.config, "_harness", None)
+    if harness is not None:
+        from harness.device_memory import empty_cache
+
+        empty_cache(harness.device)
 
 
 def pytest_unconfigure(config):

@@ -40,6 +40,7 @@ from .report import record_path, write_record
 from .report.plots import plot_record
 from .runcache import RunCache, code_hash
 from .stability import stability
+from .timing import Stamp, StepClock
 from .train import placeholder, steps_per_epoch, train
 from .train.engine import ALL_NAN_CHECK_EVERY
 
@@ -249,13 +250,18 @@ class Harness:
             return None
         watched_long = cfg.watch_nonfinite and steps_per_epoch(cfg, train_data) * cfg.epochs > ALL_NAN_CHECK_EVERY
         decide_from = ALL_NAN_CHECK_EVERY + 1 if watched_long else 0
-        durations: list[float] = []
-        previous: float | None = None
+        # On a GPU the steps are stamped with CUDA events and read once, at the decision: a synchronization after
+        # every timed step would cost an unpipelined step each (harness.timing). Whether the window is full is
+        # judged by the host's clock, which on a GPU runs ahead by at most the launch queue.
+        clock = StepClock(self.device, lambda: time.perf_counter())  # this module's clock, looked up when read
+        intervals: list[tuple[Stamp, Stamp]] = []
+        previous: Stamp | None = None
         checked = False
 
         def window_done() -> bool:
-            return len(durations) >= BUDGET_MIN_TIMED and (len(durations) >= BUDGET_MAX_TIMED
-                                                           or sum(durations) >= BUDGET_WINDOW_S)
+            return len(intervals) >= BUDGET_MIN_TIMED and (
+                len(intervals) >= BUDGET_MAX_TIMED
+                or sum(clock.host_seconds(a, b) for a, b in intervals) >= BUDGET_WINDOW_S)
 
         def on_step(steps: int, members: int) -> None:
             nonlocal previous, checked
@@ -264,15 +270,14 @@ class Harness:
             if steps == 1:
                 previous = None  # the next member trained alone: its first step is not timed either
             if not window_done():
-                if self.device.type == "cuda":
-                    torch.cuda.synchronize(self.device)
-                now = time.perf_counter()
+                now = clock.stamp()
                 if previous is not None:  # the first step (one-time costs) is never timed
-                    durations.append(now - previous)
+                    intervals.append((previous, now))
                 previous = now
             if not window_done() or steps < decide_from:
                 return
             checked = True
+            durations = [clock.seconds(a, b) for a, b in reversed(intervals)]  # the last first: one wait
             per_member_step = statistics.median(durations) / members
             done = 0 if checkpoint is None else checkpoint.resumed_member_steps
             total = self.planned_steps(cfg, train_data) - done

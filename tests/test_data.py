@@ -149,7 +149,7 @@ def test_device_data_batches_are_shuffled_per_member_and_normalized():
     x = np.arange(10 * 2 * 2 * 3, dtype=np.uint8).reshape(10, 2, 2, 3)
     y = np.arange(10) % 3
     data = DeviceData((x, y), "cpu", (0.5,) * 3, (0.5,) * 3)
-    order = data.epoch_order(member_generators([0, 1], "cpu"))
+    order = data.epoch_order(member_generators([0, 1]))
     assert order.shape == (2, 10) and not torch.equal(order[0], order[1])
     assert sorted(order[0].tolist()) == list(range(10))
     batches = list(data.batches(order, 4))
@@ -159,6 +159,21 @@ def test_device_data_batches_are_shuffled_per_member_and_normalized():
     expected = (torch.from_numpy(x[order[0, 0].item()]).permute(2, 0, 1).float() / 255 - 0.5) / 0.5
     torch.testing.assert_close(xb[0, 0], expected)
     assert yb[1, 0].item() == y[order[1, 0].item()]
+
+
+def test_data_orders_come_from_cpu_generators_on_every_device():
+    """Issue 23, item 1: a seed's order is the CPU generator's shuffle whatever the data's device (CUDA's generator
+    is another algorithm), so a GPU run trains on the CPU run's batches; tests/test_gpu.py checks it on CUDA."""
+    from types import SimpleNamespace
+
+    generators = member_generators([0, 1])
+    assert all(g.device.type == "cpu" for g in generators)
+    data = DeviceData((np.zeros((10, 2, 2, 3), np.uint8), np.arange(10) % 3), "cpu", (0.5,) * 3, (0.5,) * 3)
+    order = data.epoch_order(member_generators([0, 1]))
+    for row, seed in zip(order, (0, 1)):
+        assert torch.equal(row, torch.randperm(10, generator=torch.Generator().manual_seed(seed * 1_000_003 + 1)))
+    with pytest.raises(ValueError, match="CPU generators"):
+        data.epoch_order([SimpleNamespace(device=torch.device("cuda"))])
 
 
 def test_a_truncated_decoded_cache_is_detected_and_decoded_again(cifar_root, caplog):

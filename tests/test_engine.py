@@ -28,7 +28,7 @@ def train_alone(model: nn.Module, data: DeviceData, seed: int, cfg: TrainConfig,
     model = model.to(dtype)
     opt = (torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum) if cfg.optimizer == "sgd"
            else torch.optim.Adam(model.parameters(), lr=cfg.lr))
-    generator = member_generators([seed], "cpu")[0]
+    generator = member_generators([seed])[0]
     for _ in range(cfg.epochs):
         order = torch.randperm(len(data), generator=generator)
         for start in range(0, len(data), cfg.batch_size):
@@ -120,7 +120,7 @@ def test_ema_matches_a_hand_computed_average():
     # Re-run by hand: the EMA starts at the first update's weights, then w_ema ← d·w_ema + (1−d)·w.
     model = build_members(lambda: CifarCNN(3, "tanh"), [0])[0]
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    generator = member_generators([0], "cpu")[0]
+    generator = member_generators([0])[0]
     order = torch.randperm(len(data), generator=generator)
     ema = None
     for start in range(0, len(data), 8):
@@ -261,7 +261,7 @@ def test_nets_of_two_depths_share_conv_weights_and_data_order_under_one_seed():
     # Why report 002's depth comparisons are paired by seed.
     five, six = build_members(lambda: CifarCNN(5, "tanh"), [3])[0], build_members(lambda: CifarCNN(6, "tanh"), [3])[0]
     assert torch.equal(five.conv1.weight, six.conv1.weight) and torch.equal(five.conv2.weight, six.conv2.weight)
-    a, b = member_generators([3], "cpu")[0], member_generators([3], "cpu")[0]
+    a, b = member_generators([3])[0], member_generators([3])[0]
     assert torch.equal(torch.randperm(50, generator=a), torch.randperm(50, generator=b))
 
 

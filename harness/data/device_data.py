@@ -2,7 +2,10 @@
 
 The images stay uint8 on the device (4x smaller than float); each batch is
 gathered and normalized on the device, so the step loop never waits on the host.
-Every ensemble member has its own generator, hence its own data order.
+Every ensemble member has its own generator, hence its own data order. The generators are CPU
+generators on every device: CUDA's generator is another algorithm than the CPU's, and a GPU run must
+train on the batches of the CPU run whose verdicts it is compared with. An epoch's order is drawn on
+the host and copied to the device once (one small copy an epoch, never a step).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ class DeviceData:
                  mean: Sequence[float], std: Sequence[float]):
         arrays, labels = (images.images, images.labels) if isinstance(images, ImageSet) else images
         self.device = torch.device(device)
-        self.x = torch.from_numpy(np.ascontiguousarray(arrays)).to(self.device).permute(0, 3, 1, 2).contiguous()
+        # NHWC to NCHW on the host, then one upload: permuting on the device would hold the images there twice
+        # for a moment (about 2.4 GB a worker for Tiny ImageNet), which is what a GPU shared by -n workers lacks.
+        self.x = torch.from_numpy(np.ascontiguousarray(arrays)).permute(0, 3, 1, 2).contiguous().to(self.device)
         self.y = torch.from_numpy(np.asarray(labels, np.int64)).to(self.device)
         self.mean = torch.tensor(mean, device=self.device, dtype=torch.float32).view(1, -1, 1, 1) * 255
         self.std = torch.tensor(std, device=self.device, dtype=torch.float32).view(1, -1, 1, 1) * 255
@@ -40,10 +45,18 @@ class DeviceData:
         return -(-len(self) // batch_size)
 
     def epoch_order(self, generators: Sequence[torch.Generator] | None) -> torch.Tensor:
-        """An ``E x N`` index tensor: each member's own shuffle, or the identity for ``None``."""
+        """An ``E x N`` index tensor on the data's device: each member's own shuffle, or the identity for ``None``.
+
+        The shuffles are drawn by the members' CPU generators (:func:`member_generators`), so a seed gives the
+        same order on every device; the whole epoch's order then goes to the device in one copy.
+        """
         if generators is None:
             return torch.arange(len(self), device=self.device).unsqueeze(0)
-        return torch.stack([torch.randperm(len(self), generator=g, device=self.device) for g in generators])
+        if any(g.device.type != "cpu" for g in generators):
+            raise ValueError("DeviceData.epoch_order draws orders from CPU generators (member_generators), so that a "
+                             "seed means the same batches on every device; got a generator on "
+                             f"{next(g.device for g in generators if g.device.type != 'cpu')}")
+        return torch.stack([torch.randperm(len(self), generator=g) for g in generators]).to(self.device)
 
     def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield ``(x, y)`` with x ``E x B x C x H x W`` normalized float32 and y ``E x B``."""
@@ -60,7 +73,7 @@ class DeviceData:
         return self.normalize(self.x[idx]), self.y[idx]
 
 
-def member_generators(seeds: Sequence[int], device: torch.device | str, stream: int = 1) -> list[torch.Generator]:
-    """One generator a seed for the data order; ``stream`` keeps it apart from the init generator."""
-    device = torch.device(device)
-    return [torch.Generator(device=device).manual_seed(int(seed) * 1_000_003 + stream) for seed in seeds]
+def member_generators(seeds: Sequence[int], stream: int = 1) -> list[torch.Generator]:
+    """One CPU generator a seed for the data order, whatever the training device (see the module's docstring);
+    ``stream`` keeps it apart from the init generator."""
+    return [torch.Generator().manual_seed(int(seed) * 1_000_003 + stream) for seed in seeds]

@@ -54,6 +54,29 @@ def results_name(profile: str, device_type: str) -> str:
     return f"{profile}-gpu" if device_type == "cuda" else profile
 
 
+def cuda_versions(device: str | torch.device) -> dict:
+    """cuDNN's version and the NVIDIA driver's for a CUDA device (other kernels, other last bits); empty on a CPU,
+    whose results depend on neither."""
+    import torch
+
+    if torch.device(device).type != "cuda" or not torch.cuda.is_available():
+        return {}
+    versions = {"cudnn": str(torch.backends.cudnn.version() or "none")}
+    try:  # the driver's CUDA API version (e.g. 12040 for 12.4), which bounds the wheels it can run
+        api = torch._C._cuda_getDriverVersion()
+        versions["cuda_driver_api"] = f"{api // 1000}.{api % 1000 // 10}"
+    except (AttributeError, RuntimeError):
+        pass
+    try:  # the driver's own release, as nvidia-smi names it
+        smi = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader",
+                              f"--id={torch.device(device).index or 0}"], capture_output=True, text=True, timeout=20)
+        if smi.returncode == 0 and smi.stdout.strip():
+            versions["driver"] = smi.stdout.strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return versions
+
+
 def git_commit(cwd: Path | None = None) -> str:
     """HEAD's hash, with '+dirty' when tracked files other than results/ differ from it; 'unknown' outside git.
 
@@ -80,6 +103,7 @@ def environment(profile: str, device: str | torch.device, cwd: Path | None = Non
         "device": device_name(device),
         "torch": torch.__version__,
         "cuda": torch.version.cuda or "none",
+        **cuda_versions(device),
         "python": platform.python_version(),
         "commit": git_commit(cwd),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

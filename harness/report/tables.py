@@ -126,6 +126,10 @@ def csv_rows(records: list[dict]) -> list[dict]:
     return rows
 
 
+# What a CUDA session's header adds to the torch line (harness.report.environment.cuda_versions); a CPU's has none.
+CUDA_VERSION_LABELS = (("cudnn", "cuDNN"), ("driver", "driver"), ("cuda_driver_api", "driver CUDA API"))
+
+
 def _header(environment: dict, records: list[dict]) -> str:
     commits = sorted({r["environment"]["commit"] for r in records})
     judged = sorted({r["judged"]["commit"] for r in records if r.get("judged")})
@@ -139,7 +143,9 @@ def _header(environment: dict, records: list[dict]) -> str:
     lines = [
         f"- profile: **{environment['profile']}**",
         f"- device: {'; '.join(devices)}" + (" (records from several devices)" if len(devices) > 1 else ""),
-        f"- torch {environment['torch']}, CUDA {environment['cuda']}, Python {environment['python']}",
+        f"- torch {environment['torch']}, CUDA {environment['cuda']}"
+        + "".join(f", {label} {environment[key]}" for key, label in CUDA_VERSION_LABELS if key in environment)
+        + f", Python {environment['python']}",
         f"- commit: {', '.join(commits) if commits else environment['commit']}"
         + (" (records from several commits: rerun the profile for one)" if len(commits) > 1 else ""),
         f"- written: {environment['date']}",

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import timing
 from ..data.device_data import DeviceData, member_generators
 from . import losses, precision
 from .checkpoint import Checkpoint, Progress, TrainingState
@@ -301,7 +302,7 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
     if cfg.ema_decay is not None:
         ema = WeightEMA(model, cfg.ema_decay)
     watch = NonFiniteWatch(model, enabled=cfg.watch_nonfinite, check_gradients=scaler is None)
-    generators = member_generators(seeds, device)
+    generators = member_generators(seeds)  # CPU generators: the same batches on every device
     layer_names = _grad_norm_layers(model)
     grad_norm_steps = set(cfg.grad_norm_steps)
     grad_norms: dict[int, torch.Tensor] = {}
@@ -317,6 +318,9 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
     done = _resume(checkpoint, seeds, state, cfg)
     step = done.step
     nan_from = done.nan_from
+    # A run's seconds are its steps': on a GPU the members' upload and the teacher table are still queued here, and
+    # without this wait they would count in the run's time on a GPU while on a CPU they never do.
+    timing.synchronize(device)
     started = time.perf_counter() - done.seconds  # a resumed run's seconds count the epochs before the stop
     for epoch in range(done.epoch, cfg.epochs):
         loss_sum = torch.zeros(size, device=device, dtype=torch.float64)
@@ -419,8 +423,7 @@ def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainC
         if checkpoint is not None:
             checkpoint.save(seeds, state.capture(Progress(epoch + 1, step, nan_from, time.perf_counter() - started),
                                                  cfg.epochs))
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    timing.synchronize(device)  # the last steps' kernels count in the run's seconds
     seconds = time.perf_counter() - started
     return TrainResult(
         seeds=list(seeds), model=model, ema=None if ema is None else ema.module, history=history, nonfinite=watch.report(),

@@ -32,6 +32,11 @@ class PerMemberSGD(torch.optim.Optimizer):
         vector = lambda values: torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)  # noqa
         super().__init__(params, {"lr": vector(lr), "momentum": vector(momentum),
                                   "weight_decay": vector(weight_decay)})
+        # Whether any member decays or has momentum, decided here from the host's values: asking the device's
+        # vectors every step would wait for the GPU twice per parameter per step. The values never change after
+        # construction (a checkpoint restores the same run's).
+        self._any_decay = any(float(v) != 0 for v in weight_decay)
+        self._any_momentum = any(float(v) != 0 for v in momentum)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -43,9 +48,9 @@ class PerMemberSGD(torch.optim.Optimizer):
                 shape = (-1,) + (1,) * (p.dim() - 1)
                 lr, momentum, decay = (group[k].to(p.dtype).view(shape) for k in ("lr", "momentum", "weight_decay"))
                 grad = p.grad
-                if bool((group["weight_decay"] != 0).any()):
+                if self._any_decay:
                     grad = torch.where(decay != 0, grad + decay * p, grad)  # no 0 × inf for members without
-                if bool((group["momentum"] != 0).any()):
+                if self._any_momentum:
                     state = self.state[p]
                     if "momentum_buffer" not in state:
                         buf = state["momentum_buffer"] = grad.clone()  # torch's first step: the gradient itself

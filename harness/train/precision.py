@@ -35,3 +35,28 @@ def autocast(mode: str, device: torch.device):
 def grad_scaler(mode: str, device: torch.device):
     """A GradScaler for fp16 autocast, else None."""
     return torch.amp.GradScaler(device.type) if mode == "fp16-amp" else None
+
+
+# The ops that do a model's arithmetic, by their ATen names (forward), for compute_dtypes.
+ARITHMETIC_OPS = ("convolution", "mm", "bmm", "addmm", "baddbmm")
+
+
+def compute_dtypes(run) -> dict[str, set[str]]:
+    """The dtypes the arithmetic ops (``ARITHMETIC_OPS``) return while ``run()`` runs, as ATen really dispatches
+    them: what a mode computes in, which may differ from the logits' dtype (a bias added in float32 promotes) and
+    from what autocast's op lists promise (an op reached through vmap's batching rules may bypass them)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    seen: dict[str, set[str]] = {}
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            name = func.overloadpacket.__name__
+            if name in ARITHMETIC_OPS and isinstance(out, torch.Tensor):
+                seen.setdefault(name, set()).add(str(out.dtype).removeprefix("torch."))
+            return out
+
+    with Record():
+        run()
+    return seen

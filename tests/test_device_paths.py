@@ -1,0 +1,274 @@
+"""The GPU code paths that can be checked without a GPU (issue 23, items 3 to 6): the numerics set once and recorded,
+the current CUDA device set, memory released after an out-of-memory error, steps timed without a host sync.
+
+What only a GPU can settle is in tests/test_gpu.py (``pytest -m gpu``) and scripts/gpu-smoke.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from harness import numerics
+from harness.claims import catalog
+from harness.data import DeviceData
+from harness.device_memory import empty_cache, free_after_out_of_memory, release_exception
+from harness.pytest_plugin import use_device
+from harness.report import environment as header_of
+from harness.report.environment import cuda_versions
+from harness.timing import StepClock
+
+from .test_faults import CONV, _pytest, _records
+from .test_session import _harness
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# Item 3: determinism set once, recorded, never changed by a test.
+
+def test_the_session_runs_with_cudnn_deterministic_and_the_header_says_so():
+    numerics.set_deterministic_numerics()  # what the plugin's configure did for this session
+    state = header_of("smoke", "cpu")["numerics"]
+    assert state["cudnn_deterministic"] is True and state["cudnn_benchmark"] is False
+    assert state["tf32_matmul"] is False and state["tf32_cudnn"] is False
+    assert {"fp16_reduced_precision_reduction", "bf16_reduced_precision_reduction"} <= set(state)
+
+
+def test_no_gpu_test_changes_the_numerics_settings():
+    source = (ROOT / "tests" / "test_gpu.py").read_text()
+    for switch in ("cudnn.deterministic =", "cudnn.benchmark =", "allow_tf32 =", "reduced_precision_reduction ="):
+        assert switch not in source, f"tests/test_gpu.py sets {switch!r}: a global that leaks into later tests"
+
+
+def test_a_cuda_header_names_cudnn_and_the_driver(monkeypatch):
+    assert cuda_versions("cpu") == {}  # a CPU's results depend on neither
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 91002)
+    monkeypatch.setattr(torch._C, "_cuda_getDriverVersion", lambda: 12080, raising=False)
+
+    class Smi:
+        returncode, stdout = 0, "570.124.06\n"
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: Smi())
+    assert cuda_versions("cuda:0") == {"cudnn": "91002", "cuda_driver_api": "12.8", "driver": "570.124.06"}
+
+    from harness.report.tables import _header
+
+    env = {"profile": "full", "device": "GPU: x", "torch": "2", "cuda": "12.8", "python": "3.11", "commit": "abc",
+           "date": "today", "cudnn": "91002", "driver": "570.124.06"}
+    assert "- torch 2, CUDA 12.8, cuDNN 91002, driver 570.124.06, Python 3.11" in _header(env, [])
+
+
+# Item 4: the worker's GPU is the current device.
+
+def test_a_worker_on_cuda_k_makes_it_the_current_device(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.cuda, "set_device", calls.append)
+    use_device(torch.device("cuda:3"))
+    use_device(torch.device("cuda"))  # the current device already
+    use_device(torch.device("cpu"))
+    assert calls == [3]
+
+
+# Item 5: out of memory frees for real.
+
+def _failing_step(held: dict) -> None:
+    activations = torch.ones(1 << 18)  # what a failed step holds in its frame
+    held["ref"] = weakref.ref(activations)
+    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_releasing_the_exception_frees_the_failed_frames_tensors():
+    held: dict = {}
+    try:
+        try:
+            _failing_step(held)
+        except torch.OutOfMemoryError as exc:
+            raise RuntimeError("wrapped") from exc  # the chain is released too
+    except RuntimeError as exc:
+        kept = exc
+    gc.collect()
+    assert held["ref"]() is not None  # the traceback keeps the frame, and the frame its tensors
+    release_exception(kept)
+    gc.collect()
+    assert held["ref"]() is None
+    assert str(kept) == "wrapped" and str(kept.__cause__).startswith("CUDA out of memory")  # the messages stay
+
+
+def test_the_device_cache_is_emptied_on_cuda_only(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: calls.append("empty"))
+    empty_cache(torch.device("cpu"))
+    assert calls == []
+    free_after_out_of_memory(RuntimeError("x"), torch.device("cuda:0"))
+    assert calls == ["empty"]
+
+
+OOM_FREES_TEST = '''
+import weakref
+
+import pytest
+import torch
+from harness.claims import catalog
+
+HELD = {}
+
+
+def _step():
+    activations = torch.ones(1 << 18)
+    HELD["ref"] = weakref.ref(activations)
+    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+@pytest.fixture
+def released_by_teardown():
+    yield
+    # The failed test's teardown: pytest still holds its exception (sys.last_value) until the next test starts,
+    # and the device's cache was emptied before this; what the failed step held must be gone by then.
+    HELD["released"] = HELD["ref"]() is None
+
+
+def test_runs_out_of_memory(harness, released_by_teardown):
+    claim = catalog.get("r000.regularized_cost")
+    harness.start(claim.id, claim.reading("literal"))
+    _step()
+
+
+def test_the_failed_step_s_tensors_were_released_before_its_teardown():
+    assert HELD["released"], "the out-of-memory step's tensors were still referenced after the plugin freed memory"
+'''
+
+
+def test_after_out_of_memory_under_the_plugin_the_failed_steps_memory_is_released(tmp_path):
+    (tmp_path / "test_oom_frees.py").write_text(OOM_FREES_TEST)
+    results = tmp_path / "results"
+    done = _pytest([str(tmp_path / "test_oom_frees.py"), CONV, "--results-dir", str(results), "--rootdir", str(ROOT)],
+                   tmp_path)
+    assert "1 failed, 2 passed" in done.stdout, done.stdout + done.stderr
+    assert _records(results)["r000.regularized_cost__literal"]["verdict"] == "NOT RUN"
+
+
+def test_device_data_permutes_on_the_host_and_uploads_once(monkeypatch):
+    uploaded = []
+    original = torch.Tensor.to
+
+    def to(self, *args, **kwargs):
+        if self.dtype == torch.uint8:
+            uploaded.append((tuple(self.shape), self.is_contiguous()))
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    DeviceData((np.zeros((5, 4, 6, 3), np.uint8), np.arange(5)), "cpu", (0.5,) * 3, (0.5,) * 3)
+    assert uploaded == [((5, 3, 4, 6), True)]  # NCHW already: the device never holds the NHWC copy
+
+
+# Item 6: timing without a host sync per step.
+
+class _FakeEvent:
+    """A CUDA event's interface, with a clock that advances 10 ms a step."""
+
+    now = 0.0
+    waits = 0
+
+    def __init__(self, enable_timing: bool):
+        assert enable_timing
+
+    def record(self, stream=None):
+        type(self).now += 10.0
+        self.at = type(self).now
+
+    def synchronize(self):
+        type(self).waits += 1
+
+    def elapsed_time(self, end) -> float:
+        return end.at - self.at
+
+
+def test_the_budget_check_on_cuda_waits_for_the_device_once_a_run_not_once_a_step(tmp_path, monkeypatch):
+    syncs = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: syncs.append(a))
+    monkeypatch.setattr(torch.cuda, "Event", _FakeEvent)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: None)
+    harness = _harness(tmp_path, max_hours=1.0)
+    harness.device = torch.device("cuda:0")
+    claim = catalog.get("r000.teacher_train_acc")
+    run = harness.start(claim.id, claim.reading("literal"))
+    data = DeviceData((np.zeros((400, 2, 2, 3), np.uint8), np.arange(400) % 2), "cpu", (0.5,) * 3, (0.5,) * 3)
+    from harness.train import TrainConfig
+
+    cfg = TrainConfig(epochs=20000, batch_size=4)  # 6 M member-steps: 3.3 ms each is over the hour
+    on_step = harness._budget_check(run, {"model": "x"}, cfg, data)
+    with pytest.raises(pytest.skip.Exception, match="over the time"):
+        for step in range(1, 1000):
+            on_step(step, 3)
+    assert syncs == [] and _FakeEvent.waits <= 50  # no torch.cuda.synchronize; the events read once at the end
+    record = json.loads(next((tmp_path / "results" / "records").glob("*.json")).read_text())
+    assert "0.00333 s each" in record["notes"]  # 10 ms a step of 3 members: the events' time, not the host's
+
+
+def test_the_cpu_clock_reads_the_host():
+    clock = StepClock(torch.device("cpu"))
+    a, b = clock.stamp(), clock.stamp()
+    assert a.event is None and clock.seconds(a, b) == clock.host_seconds(a, b) >= 0
+
+
+def test_per_member_sgd_decides_its_branches_once_not_per_step():
+    """Its step asks no device tensor for a truth value (two host syncs a parameter a step on a GPU)."""
+    from harness.train.per_member import PerMemberSGD
+
+    p = torch.nn.Parameter(torch.ones(2, 3))
+    opt = PerMemberSGD([p], lr=[0.1, 0.1], momentum=[0.0, 0.9], weight_decay=[0.0, 0.0])
+    p.grad = torch.ones(2, 3)
+    original = torch.Tensor.__bool__
+
+    def no_bool(self):
+        raise AssertionError("PerMemberSGD.step read a tensor's truth value (a host sync on a GPU)")
+    torch.Tensor.__bool__ = no_bool
+    try:
+        opt.step()
+        opt.step()
+    finally:
+        torch.Tensor.__bool__ = original
+    torch.testing.assert_close(p.detach(), torch.tensor([[0.8] * 3, [1 - 0.1 - 0.19] * 3]))
+
+
+# Item 9's dtype question on the CPU (tests/test_gpu.py asks it on CUDA).
+
+def test_what_each_autocast_mode_computes_in_on_the_cpu():
+    """A finding, pinned so that a torch release that changes it is noticed: on the CPU, autocast casts the
+    vmapped TinyCNN's matrix products but not its convolutions (vmap's batching rule dispatches ``convolution``,
+    which the CPU's autocast list lacks), so report 000's "-amp" runs on a CPU compute their convolutions in float32;
+    the native CifarCNN ensemble's convolutions are cast."""
+    from harness.models import CifarCNN, student
+    from harness.train import Ensemble, build_members, precision
+
+    for model_fn, size, conv in ((student, 64, "float32"), (lambda: CifarCNN(3, "tanh"), 32, "bfloat16")):
+        model = Ensemble(build_members(model_fn, [0, 1])).train()
+        x = torch.randn(2, 2, 3, size, size)
+
+        def forward():
+            with precision.autocast("bf16-amp", torch.device("cpu")):
+                model(x)
+        dtypes = precision.compute_dtypes(forward)
+        assert dtypes["convolution"] == {conv}, dtypes
+        assert {d for op, found in dtypes.items() if op != "convolution" for d in found} == {"bfloat16"}, dtypes
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine with CUDA runs the check itself")
+def test_gpu_smoke_without_cuda_says_so_lists_its_stages_and_exits_cleanly(tmp_path):
+    from harness.gpu_smoke import STAGES
+
+    for extra, mode in (([], "no-cuda"), (["--dry-run"], "dry-run")):
+        out = tmp_path / f"{mode}.json"
+        done = subprocess.run([str(ROOT / "scripts" / "gpu-smoke"), "--out", str(out), *extra], capture_output=True,
+                              text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        findings = json.loads(out.read_text())
+        assert findings["mode"] == mode and findings["stages_planned"] == list(STAGES)
+        assert all(findings["stages"][s]["status"] == "skipped" for s in STAGES)
+        assert ("no CUDA device here" if mode == "no-cuda" else "dry run") in done.stdout
