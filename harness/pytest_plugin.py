@@ -345,8 +345,16 @@ def _stop_on_sigterm(config) -> None:
     down (a whole process group is often signalled at once)."""
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be set there (pytest.main called from a thread)
-    handler = signal.SIG_IGN if _is_worker(config) else signal.default_int_handler
+    handler = signal.SIG_IGN if _is_worker(config) else _stop_once
     config._harness_signals = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+
+
+def _stop_once(signum, frame):
+    """The first stop signal interrupts; later ones are ignored, so that the tables get written: one signal often
+    arrives twice (``timeout`` passes on to its child what the process group already got)."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    signal.default_int_handler(signum, frame)
 
 
 def _exit_with_controller(controller: int) -> None:

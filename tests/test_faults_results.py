@@ -71,6 +71,8 @@ def test_a_stop_signal_keeps_finished_claims_writes_incomplete_tables_and_leaves
     proc = _start([*workers, f"--results-dir={results}"], tmp_path, marker)
     _wait_for(marker, proc, results)
     os.killpg(proc.pid, stop)  # as Slurm and CI runners do: every process of the job
+    time.sleep(0.2)
+    os.killpg(proc.pid, stop)  # and again, as `timeout` passes on what its process group already got
     out = proc.communicate(timeout=120)[0].decode(errors="replace")
     assert proc.returncode != 0, out[-3000:]
     summary = (results / "README.md").read_text()
