@@ -6,6 +6,7 @@ Pure functions of the figures a benchmark session collected (``benchmarks/confte
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -31,8 +32,9 @@ def ratio_words(rate: float, naive: float | None) -> str:
 
 
 def multiple(ratio: float) -> str:
-    """A ratio for the table and the chart: one decimal from 1 up, two below (0.93 and 0.07 say as much as 1.9)."""
-    return f"{ratio:.1f}" if ratio >= 1 else f"{ratio:.2f}"
+    """A ratio for the table and the chart: one decimal from 1 up, two below (0.93 and 0.07 say as much as 1.9);
+    rounded before the format is chosen, so that 0.997 reads 1.0 beside 1.03's 1.0."""
+    return f"{ratio:.1f}" if round(ratio, 1) >= 1 else f"{ratio:.2f}"
 
 
 def _by_model(throughput: dict[tuple[str, str], float]) -> dict[str, list[tuple[str, float]]]:
@@ -64,6 +66,9 @@ def benchmarks_markdown(throughput: dict[tuple[str, str], float], flops_per_imag
         f"commit: {environment['commit']}",
         # The environment's date is the session's start (its header is made then), not when this file is written.
         f"started: {environment['date']}" + (f"; the session took {hours(wall_s)}" if wall_s is not None else ""),
+        # Other work on a shared machine slows every row: the load says how busy it was (compare within a session).
+        f"machine load when written: {os.getloadavg()[0]:.1f} (1-minute load average) on {os.cpu_count()} cores; "
+        "each figure is one pytest-benchmark measurement, comparable with the other rows of this session",
         "numerics: " + ", ".join(f"{k} {v}" for k, v in environment.get("numerics", {}).items()),
         f"allocator (every variant's, the naive loop's too): {environment.get('allocator', 'not recorded')}",
         "measured: images per second of training (forward, backward, optimizer step), counted over all ensemble "

@@ -580,13 +580,14 @@ def pytest_runtest_makereport(item, call):
         # The verdicts this test recorded travel to the controller with its report (also under xdist), as JSON text:
         # what xdist serializes for any report.
         from harness.claims.record import runs_text
+        from harness.report.tables import short_measured
 
         for result in harness.concluded:
             source = runs_text({"runs_trained": result.runs_trained, "runs_loaded": result.runs_loaded,
                                 "runs_shared": result.runs_shared})
             report.user_properties.append(("claim result", json.dumps({
                 "claim": result.claim_id, "reading": result.reading, "verdict": str(result.verdict),
-                "headline": result.measured, "wall": f"{result.wall_s:.0f} s" + (f", {source}" if source else "")})))
+                "headline": short_measured(result.to_json()), "wall": f"{result.wall_s:.0f} s" + (f", {source}" if source else "")})))
 
 
 def pytest_runtest_logreport(report):
@@ -712,7 +713,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not results and written is None:
         return
     terminalreporter.write_sep("=", "claims harness: verdicts")
-    for line in verdict_table(sorted(results or [], key=lambda r: (r["claim"], r["reading"]))):
+    from harness.claims import catalog
+
+    for line in verdict_table(sorted(results or [], key=lambda r: catalog.order_key(r["claim"], r["reading"]))):
         terminalreporter.write_line(line)
     if written is not None:
         terminalreporter.write_line(f"tables written to {config._harness.results_dir} ({written} files)")

@@ -64,3 +64,9 @@ def test_benchmark_only_with_no_path_collects_the_benchmarks():
     ids = [line for line in done.stdout.splitlines() if "::" in line]
     assert ids and all(i.startswith("benchmarks/test_throughput.py::") for i in ids), done.stdout
     assert any("test_naive_baseline" in i for i in ids)
+
+
+def test_a_ratio_is_rounded_before_its_format_is_chosen():
+    from benchmarks.report import multiple
+
+    assert [multiple(r) for r in (0.997, 1.03, 0.93, 0.07, 3.94)] == ["1.0", "1.0", "0.93", "0.07", "3.9"]

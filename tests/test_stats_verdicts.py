@@ -221,3 +221,7 @@ def test_shown_parts_do_not_decide():
     assert [p.verdict for p in primary.parts] == [Verdict.REPRODUCED, Verdict.NOT_REPRODUCED]
     with pytest.raises(ValueError, match="not among the parts"):
         judged([good], "", "", primary=["nope"])
+    # The row's figure is the deciding part's: a headline that passes is not printed beside another's refutation.
+    both = judged([good, bad], "", "", headline=good)
+    assert both.verdict == Verdict.NOT_REPRODUCED and both.interval == bad.interval
+    assert judged([good, beside(bad)], "", "", headline=good).interval == good.interval

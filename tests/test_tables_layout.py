@@ -131,5 +131,11 @@ def test_curve_legends_speak_the_reports_words_and_carry_its_figures():
     assert curve_label("r002.depth_sweep", "test_acc_depth3") == ("3 FC layers", {"last": "acc_3"})
     assert curve_label("r002.fix_bn_skip", "fixed_test_acc") == ("with BN + skip", {"last": "acc_fixed"})
     assert curve_label("r002.tanh_learns", "train_loss")[0].startswith("tanh")
+    # The report's losses go on the loss the reading judges: the epoch mean, or the running loss.
+    epoch_figures = {1: "loss_epoch1", 2: "loss_epoch2"}
+    assert curve_label("r002.tanh_learns", "train_loss", "momentum=0")[1] == epoch_figures
+    assert curve_label("r002.tanh_learns", "train_loss_running", "momentum=0")[1] == {}
+    assert curve_label("r002.tanh_learns", "train_loss", "momentum=0,running-loss")[1] == {}
+    assert curve_label("r002.tanh_learns", "train_loss_running", "momentum=0,running-loss")[1] == epoch_figures
     assert curve_label("r002.regularization_ranking", "l2_val2000_acc") == ("L2 regularization", {"last": "acc_l2"})
     assert curve_label("r002.nothing", "some_key") == ("some key", {})

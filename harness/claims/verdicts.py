@@ -530,7 +530,8 @@ def judged(parts: list[Part], claimed: str, measured: str, headline: Part | None
     """A :class:`Judgement` decided by its primary parts (``RULES['claim']``), or by ``verdict`` when given.
 
     ``primary`` names the parts that decide (the report's point); every other part is kept beside, with its own
-    verdict. Without it, the parts not already marked beside are primary.
+    verdict. Without it, the parts not already marked beside are primary. The row's interval is ``headline``'s,
+    or, where the parts decided and ``headline`` gave another verdict than the claim's, the deciding part's.
     """
     if primary is not None:
         names = {p.name for p in parts}
@@ -539,8 +540,21 @@ def judged(parts: list[Part], claimed: str, measured: str, headline: Part | None
             raise ValueError(f"primary part(s) {missing} are not among the parts {sorted(names)}")
         parts = [p if (p.name in primary) == p.judged or p.verdict is None else replace(p, judged=p.name in primary)
                  for p in parts]
+    decided_by_parts = verdict is None  # a judge's own rule (existence) keeps the headline it chose
+    verdict = combine(p.verdict for p in parts if p.judged) if decided_by_parts else verdict
+    if headline is not None and decided_by_parts:
+        headline = _deciding(headline, parts, verdict)
     return Judgement(
-        verdict=combine(p.verdict for p in parts if p.judged) if verdict is None else verdict, parts=parts,
-        claimed=claimed, measured=measured, interval=None if headline is None else headline.interval,
+        verdict=verdict, parts=parts, claimed=claimed, measured=measured,
+        interval=None if headline is None else headline.interval,
         claimed_value=claimed_value, figures=figures or {},
     )
+
+
+def _deciding(headline: Part, parts: list[Part], verdict: Verdict) -> Part:
+    """The part whose figure heads the claim's row: ``headline``, unless its verdict is not the claim's; then the
+    first primary part that gave the claim's verdict (a row must not print a figure that passes beside a verdict
+    another part decided)."""
+    if headline.verdict in (None, verdict):
+        return headline
+    return next((p for p in parts if p.judged and p.verdict == verdict and p.interval is not None), headline)

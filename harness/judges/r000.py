@@ -8,6 +8,8 @@ contrast model the harness also runs: a mistake that prints the figure for every
 
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 
 from ..claims.verdicts import (Part, Verdict, all_cases_part, artifact_verdict, band_part, beside, figure_part,
@@ -229,6 +231,19 @@ def _constant_in(m, claim, reading, mechanism_name: str):
     return verdict, fires, quiet, mechanism
 
 
+def _setup_words(setup: str) -> str:
+    """A configuration of the grid in words (``n_fc 3, activation tanh; sgd, lr 5, momentum 0.9``), from the repr
+    the suite stores; a setup that is not one is shown as stored."""
+    try:
+        spec = ast.literal_eval(setup)
+    except (ValueError, SyntaxError):
+        return str(setup)
+    if not isinstance(spec, dict):
+        return str(setup)
+    return "; ".join(", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in part.items())
+                     if isinstance(part, dict) else f"{name} {part}" for name, part in spec.items())
+
+
 @judge("r000.constant_val_acc")
 def constant_val_acc(m, claim, reading):
     """"X can cause constant validation accuracy": an existence claim, searched over the cause's declared grid.
@@ -248,7 +263,7 @@ def constant_val_acc(m, claim, reading):
         verdict, shown_at = Verdict.INCONCLUSIVE, 0
     parts = []
     for i, ((v, fires, quiet, mechanism), case) in enumerate(zip(cases, m["grid"])):
-        label = f"[{i + 1}/{len(cases)}] {case['cause_setup']}"
+        label = f"[{i + 1}/{len(cases)}] {_setup_words(case['cause_setup'])}"
         for part in (fires, quiet, mechanism):
             part.name = f"{label}: {part.name}"
             part.judged = i == shown_at

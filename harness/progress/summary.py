@@ -5,7 +5,7 @@ from __future__ import annotations
 from .lines import clip
 
 WIDTH = 120  # a terminal's summary stays readable at this width, and in a CI log
-COLUMNS = (("claim", 28), ("reading", 20), ("verdict", 14), ("wall", 25))  # the headline takes what is left
+COLUMNS = (("claim", 28), ("reading", 18), ("verdict", 14), ("wall", 25))  # the headline (a figure, its interval and kind) takes what is left
 
 
 def verdict_table(results: list[dict], width: int = WIDTH) -> list[str]:

@@ -33,6 +33,9 @@ class Line:
     claimed: float | None  # the report's own figure, where it prints one
 
 
+# About 1100 px wide: GitHub shows it at 980 px, where 8.5 pt at 100 dpi is still some 10 px of text.
+TEXT_PT, DPI = 8.5, 100
+
 def forest_name(report: str) -> str:
     """The file name of a report's forest plot under ``plots/``."""
     return f"{'r' + report if report[0].isdigit() else report}-forest.png"
@@ -108,7 +111,7 @@ def plot_forest(lines: list[Line], title: str, path: Path) -> Path:
 
     n = len(lines)
     height = 1.6 + 0.25 * n
-    fig, ax = plt.subplots(figsize=(12, height))
+    fig, ax = plt.subplots(figsize=(10, height))
     for y, line in enumerate(lines):
         values = [v for v in (line.mean, line.low, line.high, line.claimed) if v is not None and math.isfinite(v)]
         if line.band:
@@ -132,24 +135,24 @@ def plot_forest(lines: list[Line], title: str, path: Path) -> Path:
         if line.low is not None and line.high is not None:
             ax.plot([scale(line.low), scale(line.high)], [y, y], color=colour, lw=2.6, solid_capstyle="butt", zorder=2)
         ax.plot(scale(line.mean), y, marker="o", ms=5, color=colour, mec="white", mew=0.6, zorder=4)
-        ax.text(1.02, y, _numbers(line), va="center", fontsize=7, family="monospace", transform=ax.get_yaxis_transform())
-    ax.set_yticks(range(n), [line.label for line in lines], fontsize=7)
+        ax.text(1.02, y, _numbers(line), va="center", fontsize=TEXT_PT, family="monospace", transform=ax.get_yaxis_transform())
+    ax.set_yticks(range(n), [line.label for line in lines], fontsize=TEXT_PT)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(0, 1)
     ax.set_xticks([])
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
-    fig.suptitle(title, fontsize=9, x=0.01, ha="left")
+    fig.suptitle(title, fontsize=TEXT_PT + 1, x=0.01, ha="left")
     handles = [Line2D([], [], color=c, lw=2.6, marker="o", label=v) for v, c in COLOURS.items()
                if any(line.verdict == v for line in lines)]
     handles += [Patch(color="#8c959f", alpha=0.35, label="claimed ± tolerance (or the claimed region)"),
                 Line2D([], [], color="black", marker="D", ls="", label="the report's figure")]
-    ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.6 / height),
+    ax.legend(handles=handles, fontsize=TEXT_PT, loc="upper center", bbox_to_anchor=(0.5, -0.6 / height),
               ncol=3, frameon=False)
     fig.subplots_adjust(left=0.37, right=0.8, top=1 - 0.75 / height, bottom=0.65 / height)
     try:
         with atomic_path(path, prefix=".plot.") as tmp:
-            fig.savefig(tmp, dpi=90, format="png", bbox_inches="tight")
+            fig.savefig(tmp, dpi=DPI, format="png", bbox_inches="tight")
     finally:
         plt.close(fig)
     return path

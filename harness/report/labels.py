@@ -7,7 +7,9 @@ cost plan read. A key with no entry is shown in plain words made from the key (`
 
 Each entry: a regular expression over the history key, the legend's words (``{0}`` is the expression's first
 group), and the report's figures on that curve: ``{epoch: key of the claim's "claimed" table}``, ``"last"`` for the
-curve's last epoch. A figure is marked only where the claim record gives it and the curve is that quantity.
+curve's last epoch; optionally, a pattern over the reading's name where those figures belong (a reading that judges
+another quantity marks none on this curve). A figure is marked only where the claim record gives it and the curve
+is that quantity.
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ CURVES: dict[str, list[tuple[str, str, dict]]] = {
         (r"test_acc", "test accuracy", {"last": "test_acc"}),
         (r"train_loss", "training loss", {}),
     ],
-    "r002.sigmoid_chance": [(r"train_loss", "sigmoid, training loss", {1: "loss_epoch1", 2: "loss_epoch2"})],
-    "r002.tanh_learns": [(r"train_loss", "tanh, training loss", {1: "loss_epoch1", 2: "loss_epoch2"})],
+    # The report's epoch losses go on the loss its reading judges: the epoch mean, or the running loss.
+    "r002.sigmoid_chance": [
+        (r"train_loss", "sigmoid, training loss (epoch mean)", {1: "loss_epoch1", 2: "loss_epoch2"}, "(?!.*running-loss)"),
+        (r"train_loss_running", "sigmoid, running training loss", {1: "loss_epoch1", 2: "loss_epoch2"}, ".*running-loss"),
+    ],
+    "r002.tanh_learns": [
+        (r"train_loss", "tanh, training loss (epoch mean)", {1: "loss_epoch1", 2: "loss_epoch2"}, "(?!.*running-loss)"),
+        (r"train_loss_running", "tanh, running training loss", {1: "loss_epoch1", 2: "loss_epoch2"}, ".*running-loss"),
+    ],
     "r002.tanh_zero_mean": [
         (r"tanh_test_acc", "tanh", {}),
         (r"tanh_shifted_test_acc", "tanh(x) + 1 (uncentred)", {}),
@@ -51,11 +60,14 @@ CURVES: dict[str, list[tuple[str, str, dict]]] = {
 _WORDS = {"l1": "L1", "l2": "L2", "dropout": "Dropout", "acc": "accuracy"}
 
 
-def curve_label(claim_id: str, key: str) -> tuple[str, dict]:
-    """The legend's words for the curve ``key`` of ``claim_id``, and ``{epoch: claimed key}`` of its figures."""
-    for pattern, words, figures in CURVES.get(claim_id, []):
+def curve_label(claim_id: str, key: str, reading: str = "") -> tuple[str, dict]:
+    """The legend's words for the curve ``key`` of ``claim_id``, and ``{epoch: claimed key}`` of its figures under
+    ``reading`` (an entry's optional fourth item, a pattern over the reading's name, says where they belong)."""
+    for pattern, words, figures, *where in CURVES.get(claim_id, []):
         match = re.fullmatch(pattern, key)
         if match:
             groups = [_WORDS.get(g, g) for g in match.groups()]
+            if where and not re.match(where[0], reading):
+                figures = {}
             return words.format(*groups), {e: k.format(*match.groups()) for e, k in figures.items()}
     return key.replace("_", " "), {}

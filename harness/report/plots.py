@@ -57,7 +57,7 @@ def plot_record(record: dict, results_dir: Path) -> Path | None:
                 values = values[None]
             if kind == "accuracy" and np.nanmax(np.abs(values), initial=0) <= 1.0:
                 values = values * 100  # fractions as the report's percents
-            label, figures = curve_label(record["claim_id"], name)
+            label, figures = curve_label(record["claim_id"], name, record.get("reading", ""))
             epochs = np.arange(1, values.shape[1] + 1)
             colour = f"C{i % 10}"
             seeds.add(values.shape[0])
@@ -88,7 +88,7 @@ def plot_record(record: dict, results_dir: Path) -> Path | None:
     path = plot_path(results_dir, record)
     try:
         with atomic_path(path, prefix=".plot.") as tmp:  # not *.png until whole: no glob of plots sees a half one
-            fig.savefig(tmp, dpi=90, format="png")
+            fig.savefig(tmp, dpi=90, format="png", bbox_inches="tight")  # long titles whole
     finally:
         plt.close(fig)
     return path

@@ -23,10 +23,11 @@ CSV_COLUMNS = ["id", "reading", "verdict", "profile", "metric", "claimed", "meas
 def verdict_rules() -> str:
     """The legend of every table: the rules as ``harness/claims/verdicts.py`` states them (README prints the same)."""
     return ("Verdicts are computed by each claim's judge, a pure function of the measurements (`harness/judges/`), "
-            "never assigned:\n\n" + rules_markdown() + "\n\nIntervals say their kind: *one run* is the 95 % "
-            "prediction interval of one run of the recipe (what a one-run figure is set against); *bounds* of a "
-            "difference are its two one-sided 95 % bounds (a 90 % interval); a *rate* has one-sided 95 % "
-            "Clopper–Pearson bounds.")
+            "never assigned:\n\n" + rules_markdown() + "\n\nA measured cell's interval says its kind: *(run)* is the "
+            "95 % prediction interval of one run of the recipe (what a one-run figure is set against); *(bounds)* "
+            "are a difference's two one-sided 95 % bounds (a 90 % interval); *(mean)* is a two-sided 95 % interval "
+            "of the mean; *(rate)* has one-sided 95 % Clopper–Pearson bounds; *(n=K)* is a figure without an "
+            "interval, from K seeds (where seeds split between modes, those of the report's mode).")
 
 
 SMOKE_NOTE = ("**Smoke budget:** these verdicts come from small subsets of the real data and 2 seeds. They show "
@@ -199,8 +200,22 @@ def short_measured(r: dict, width: int = 44) -> str:
     if iv and iv.get("mean") is not None and iv.get("low") is not None and iv.get("high") is not None:
         return f"{_g(iv['mean'])} [{_g(iv['low'])}, {_g(iv['high'])}]{unit} ({interval_tag(iv)})"
     if iv and iv.get("mean") is not None:
-        return f"{_g(iv['mean'])}{unit} (n={iv.get('n')})"
+        modes = modes_short(r)
+        return f"{_g(iv['mean'])}{unit} (n={iv.get('n')})" + (f"; seeds {modes}" if modes else "")
     return _cut(r.get("measured", ""), width)
+
+
+def modes_short(record: dict) -> str:
+    """The modes of the first deciding part whose seeds split (``at chance 1/5: 10; learned 4/5: 24.3``), '' where
+    none did: a figure of one mode must not read as the recipe's."""
+    for part in record.get("parts") or []:
+        modes = part.get("modes")
+        if modes and part.get("judged", True):
+            cells = [(key[len(part["name"]):].strip() or key, value) for key, value in modes.items()
+                     if isinstance(value, dict) and "seeds" in value]
+            total = sum(value["seeds"] for _, value in cells)
+            return "; ".join(f"{name} {value['seeds']}/{total}: {_g(value['mean'])}" for name, value in cells)
+    return ""
 
 
 def rule_kind(rule: str) -> str:
@@ -210,7 +225,13 @@ def rule_kind(rule: str) -> str:
 
 
 def primary_rules(r: dict) -> str:
-    """The rules that decided a record: its primary parts' rules, each named once."""
+    """The rules that decided a record: its primary parts' rules, each named once; ``existence`` for an existence
+    claim, whose judge decides from the cases of its grid (one case shows it), not by combining its parts."""
+    try:
+        if catalog.get(r["claim_id"]).check.lower().startswith("an existence claim"):
+            return "existence"
+    except KeyError:
+        pass
     kinds = [rule_kind(p.get("rule", "")) for p in r.get("parts") or [] if p.get("judged", True) and p.get("verdict")]
     return " + ".join(dict.fromkeys(k for k in kinds if k))
 
