@@ -3,6 +3,7 @@ collects from the repository's root."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -58,8 +59,11 @@ def test_a_model_without_its_naive_loop_says_so():
 def test_benchmark_only_with_no_path_collects_the_benchmarks():
     # testpaths holds only tests/ and suites/; with --benchmark-only and no path the root conftest collects
     # benchmarks/ instead of skipping every test. Collecting trains and times nothing.
+    # Not as an xdist worker (the README's -n 4 runs this test in one): pytest-benchmark reads the worker's
+    # environment and would turn itself off, refusing --benchmark-only.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
     done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "--benchmark-only", "-q", "-p",
-                           "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                           "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     ids = [line for line in done.stdout.splitlines() if "::" in line]
     assert ids and all(i.startswith("benchmarks/test_throughput.py::") for i in ids), done.stdout
