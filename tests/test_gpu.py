@@ -26,6 +26,8 @@ from harness.train import Ensemble, TrainConfig, build_members, precision, train
 from harness.train.engine import evaluate
 from harness.train.teacher_table import teacher_logit_table
 
+from .test_engine import ALL_NAN_RUNS
+
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device: run `pytest -m gpu` on a machine "
                                                                     "with an NVIDIA GPU and a CUDA build of torch")]
@@ -171,11 +173,7 @@ def test_a_snapshot_on_cuda_is_the_shorter_run():
     np.testing.assert_array_equal(cut.history["train_loss"], short.history["train_loss"])
 
 
-@pytest.mark.parametrize("batch_norm,cfg", [
-    (True, TrainConfig(epochs=3, batch_size=8, optimizer="adam", lr=1e-3, precision="fp16", watch_nonfinite=True,
-                       ema_decay=0.9, running_loss_window=3, grad_norm_steps=(0, 5, 20))),
-    (False, TrainConfig(epochs=3, batch_size=8, optimizer="sgd", lr=1e6, momentum=0.9, watch_nonfinite=True)),
-], ids=["fp16-adam+ema+bn", "sgd-diverges"])
+@ALL_NAN_RUNS
 def test_a_run_gone_all_nan_on_cuda_measures_the_same_without_computing_its_steps(batch_norm, cfg, monkeypatch):
     """tests/test_engine.py's check on the device: the shortcut's NaN losses and class-0 accuracies are what the
     computed steps give there too."""
