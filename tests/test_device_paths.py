@@ -25,7 +25,7 @@ from harness.report import environment as header_of
 from harness.report.environment import cuda_versions
 from harness.timing import StepClock
 
-from .test_faults import CONV, _pytest, _records
+from .test_faults import session_beside_conv_shape
 from .test_session import _harness
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,12 +146,9 @@ def test_the_failed_step_s_tensors_were_released_before_its_teardown():
 
 
 def test_after_out_of_memory_under_the_plugin_the_failed_steps_memory_is_released(tmp_path):
-    (tmp_path / "test_oom_frees.py").write_text(OOM_FREES_TEST)
-    results = tmp_path / "results"
-    done = _pytest([str(tmp_path / "test_oom_frees.py"), CONV, "--results-dir", str(results), "--rootdir", str(ROOT)],
-                   tmp_path)
+    done, records = session_beside_conv_shape(tmp_path, "test_oom_frees.py", OOM_FREES_TEST)
     assert "1 failed, 2 passed" in done.stdout, done.stdout + done.stderr
-    assert _records(results)["r000.regularized_cost__literal"]["verdict"] == "NOT RUN"
+    assert records["r000.regularized_cost__literal"]["verdict"] == "NOT RUN"
 
 
 def test_device_data_permutes_on_the_host_and_uploads_once(monkeypatch):
@@ -259,7 +256,7 @@ def test_what_each_autocast_mode_computes_in_on_the_cpu():
         assert {d for op, found in dtypes.items() if op != "convolution" for d in found} == {"bfloat16"}, dtypes
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine with CUDA runs the check itself")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this checks the no-CUDA path; on a CUDA machine run scripts/gpu-smoke, which runs every stage")
 def test_gpu_smoke_without_cuda_says_so_lists_its_stages_and_exits_cleanly(tmp_path):
     from harness.gpu_smoke import STAGES
 
@@ -422,7 +419,8 @@ def test_gpu_smoke_reads_a_pytest_log_cut_mid_test():
     assert log["running_when_log_ends"] is None and len(log["outcome_lines"]) == 2
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="on CUDA these stages run the GPU tests themselves")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this runs the stages where every GPU test skips; on a CUDA machine scripts/gpu-smoke runs them "
+                                                        "for real")
 def test_gpu_smoke_pytest_stages_run_through_their_logs_on_the_cpu(tmp_path):
     """The pytest-gpu and oom stages as the H200 runs them, where every GPU test skips."""
     from harness.gpu_smoke import OOM_TEST, _Context, stage_oom, stage_pytest_gpu

@@ -342,9 +342,13 @@ ALL_NAN_RUNS = pytest.mark.parametrize("batch_norm,cfg", [
 
 @ALL_NAN_RUNS
 def test_a_run_gone_all_nan_measures_the_same_without_computing_its_steps(batch_norm, cfg, monkeypatch):
+    assert_all_nan_shortcut_measures_as_computed(synthetic_data(n=40), batch_norm, cfg, monkeypatch)
+
+
+def assert_all_nan_shortcut_measures_as_computed(data, batch_norm: bool, cfg, monkeypatch) -> None:
+    """The run of ``cfg`` on ``data``, its steps all computed and with the all-NaN shortcut, measures the same."""
     from harness.train import engine
 
-    data = synthetic_data(n=40)
     model_fn = lambda: CifarCNN(3, "relu", batch_norm=batch_norm)  # noqa: E731
     monkeypatch.setattr(engine, "ALL_NAN_CHECK_EVERY", 10**9)  # never checked: every step computed
     computed = train(model_fn, [0, 1], data, data, cfg)

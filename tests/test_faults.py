@@ -79,7 +79,8 @@ def test_an_unwritable_results_cache_stops_the_session_before_any_training(tmp_p
         option = "--cache-dir"
     else:
         if os.geteuid() == 0:
-            pytest.skip("root writes into a read-only folder")
+            pytest.skip("running as root, whom folder permissions do not stop: run as another user to check this case; "
+                        "tests/test_data.py checks a read-only cache folder in-process under root too")
         folder = tmp_path / "read-only"
         folder.mkdir(mode=0o500)
         args.append(f"--cache-dir={folder}")
@@ -140,13 +141,17 @@ def test_runs_out_of_memory(harness):
 '''
 
 
-def test_out_of_memory_is_recorded_and_the_session_goes_on(tmp_path):
-    (tmp_path / "test_oom.py").write_text(OOM_TEST)
+def session_beside_conv_shape(tmp_path, name: str, text: str):
+    """A session of the test file ``name`` holding ``text``, and the conv-shape claim; its output and records."""
+    (tmp_path / name).write_text(text)
     results = tmp_path / "results"
-    done = _pytest([str(tmp_path / "test_oom.py"), CONV, "--results-dir", str(results), "--rootdir", str(ROOT)],
-                   tmp_path)
+    done = _pytest([str(tmp_path / name), CONV, "--results-dir", str(results), "--rootdir", str(ROOT)], tmp_path)
+    return done, _records(results)
+
+
+def test_out_of_memory_is_recorded_and_the_session_goes_on(tmp_path):
+    done, records = session_beside_conv_shape(tmp_path, "test_oom.py", OOM_TEST)
     assert "1 failed, 1 passed" in done.stdout, done.stdout + done.stderr
-    records = _records(results)
     assert records["r000.regularized_cost__literal"]["verdict"] == "NOT RUN"
     assert "out of memory on" in records["r000.regularized_cost__literal"]["notes"]
     assert records["r000.conv_shape__literal"]["verdict"] == "REPRODUCED"

@@ -26,7 +26,7 @@ from harness.train import Ensemble, TrainConfig, build_members, precision, train
 from harness.train.engine import evaluate
 from harness.train.teacher_table import teacher_logit_table
 
-from .test_engine import ALL_NAN_RUNS
+from .test_engine import ALL_NAN_RUNS, assert_all_nan_shortcut_measures_as_computed
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device: run `pytest -m gpu` on a machine "
@@ -177,18 +177,7 @@ def test_a_snapshot_on_cuda_is_the_shorter_run():
 def test_a_run_gone_all_nan_on_cuda_measures_the_same_without_computing_its_steps(batch_norm, cfg, monkeypatch):
     """tests/test_engine.py's check on the device: the shortcut's NaN losses and class-0 accuracies are what the
     computed steps give there too."""
-    from harness.train import engine
-
-    data = _data(32, n=40)
-    model_fn = lambda: CifarCNN(3, "relu", batch_norm=batch_norm)  # noqa: E731
-    monkeypatch.setattr(engine, "ALL_NAN_CHECK_EVERY", 10**9)  # never checked: every step computed
-    computed = train(model_fn, [0, 1], data, data, cfg)
-    monkeypatch.setattr(engine, "ALL_NAN_CHECK_EVERY", 1)
-    skipped = train(model_fn, [0, 1], data, data, cfg)
-    assert computed.nan_from_step is None and skipped.nan_from_step is not None
-    assert skipped.nan_from_step < skipped.steps
-    for key in computed.history:
-        np.testing.assert_array_equal(computed.history[key], skipped.history[key], err_msg=key)
+    assert_all_nan_shortcut_measures_as_computed(_data(32, n=40), batch_norm, cfg, monkeypatch)
 
 
 def test_dropout_on_cuda_draws_masks_per_member_and_repeats_with_the_seed():

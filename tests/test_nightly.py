@@ -162,8 +162,8 @@ def _stub(tmp_path: Path, name: str, body: str) -> dict:
     return {**os.environ, "PATH": f"{folder}:{os.environ['PATH']}"}
 
 
-@pytest.mark.skipif(bool(shutil.which("nvidia-smi")), reason="this machine has nvidia-smi: the failing driver is "
-                                                             "stood in for only where there is none")
+@pytest.mark.skipif(bool(shutil.which("nvidia-smi")), reason="this machine has nvidia-smi, which would answer for the "
+                                                             "missing driver: run it on a machine without one (CI)")
 def test_preflight_stops_without_a_driver_without_own_gpus_or_without_cuda_in_torch(tmp_path):
     import torch
 
@@ -182,7 +182,8 @@ def test_preflight_stops_without_a_driver_without_own_gpus_or_without_cuda_in_to
     assert done.returncode != 0 and "cannot use the GPU with driver 535.54" in done.stderr, done.stderr
 
 
-@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a machine with CUDA plans on its GPU")
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this checks the plan step without CUDA; on a CUDA "
+                                                               "machine run scripts/nightly plan, which costs on the GPU")
 def test_the_plan_step_stops_where_cuda_is_unusable_instead_of_costing_on_the_cpu(tmp_path):
     done = subprocess.run([str(SCRIPT), "plan", str(tmp_path / "plan.json")], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "CLAIM": "conv_shape"})
