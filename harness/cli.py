@@ -13,6 +13,12 @@ def _data_root_arg(parser: argparse.ArgumentParser) -> None:
                         help="data folder (default: $HARNESS_DATA, else ~/.cache/claims-harness)")
 
 
+def _claims_dir_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--claims-dir", action="append", default=[], type=Path, metavar="DIR",
+                        help="also the report folders in DIR (claims.toml, judges.py, test_*.py), besides this "
+                             "repository's suites/; repeatable")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -29,13 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
     _data_root_arg(dl)
 
     claims = sub.add_parser("claims", help="the claim catalogue").add_subparsers(dest="action", required=True)
-    claims.add_parser("list", help="every registered claim with its readings")
+    _claims_dir_arg(claims.add_parser("list", help="every claim of every report folder, with its readings"))
+    validate = claims.add_parser("validate", help="check report folders without training: their claim records, "
+                                                  "judges, pins, and that their tests collect")
+    validate.add_argument("folder", nargs="?", type=Path, default=None,
+                          help="a report folder or a folder of them (default: every folder the catalogue has)")
+    _claims_dir_arg(validate)
     pin = claims.add_parser("pin", help="record the verdicts a full run measured, for the full profile to assert on "
                                         "the device type its rows were measured on (column device_type)")
     pin.add_argument("csv", type=Path, help="claims.csv of a reviewed full-profile run: results/full/claims.csv (the "
                                             "CPU's) or results/full-gpu/claims.csv (the GPU's)")
     pin.add_argument("--add", action="store_true", help="a replicate run (other seeds, another machine): add its "
                                                         "verdicts to each row's pinned set instead of replacing it")
+    _claims_dir_arg(pin)
 
     cache = sub.add_parser("cache", help="the results cache of finished training runs")
     cache.add_argument("action", choices=["status", "clear"])
@@ -44,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="what the selected claims cost on this device: every distinct training run, "
                                        "costed by timing a few of its steps (run it from the repository root)")
-    plan.add_argument("paths", nargs="*", default=["suites"], help="test paths (default: suites)")
+    plan.add_argument("paths", nargs="*", default=[], help="test paths (default: every report folder of the "
+                                                           "catalogue: suites/ and those of --claims-dir)")
     plan.add_argument("--profile", choices=["smoke", "full"], default=None,
                       help="default: full with a GPU, smoke without (as pytest)")
     plan.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
@@ -57,17 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", type=Path, default=None, help="also write the plan's JSON here (for --plan-file)")
     plan.add_argument("--cache-dir", default=None, help="default: $HARNESS_CACHE, else <data root>/runs")
     _data_root_arg(plan)
+    _claims_dir_arg(plan)
 
     rep = sub.add_parser("report", help="merge the results folders of several machines (shards) into one set of tables")
     rep.add_argument("sources", nargs="+", type=Path, help="results folders, each with records/")
     rep.add_argument("--out", type=Path, required=True, help="where the merged tables, claims.csv and plots go")
     rep.add_argument("--allow-mixed", action="store_true", help="merge records of different commits, profiles or devices")
+    _claims_dir_arg(rep)
 
     rej = sub.add_parser("rejudge", help="judge every stored record again with today's judges and rewrite the "
                                          "tables, without training")
     rej.add_argument("results", type=Path, help="a results folder with records/ (e.g. results/full)")
     rej.add_argument("--draws", type=int, default=None, help="bootstrap replicates for each stability figure "
                                                               "(default: harness.stability.DRAWS)")
+    _claims_dir_arg(rej)
 
     cmp = sub.add_parser("compare", help="what changed between two result sets; exit 1 when a verdict changed")
     cmp.add_argument("old", type=Path, help="a results folder or its claims.csv (the reference)")
@@ -78,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--strict", action="store_true",
                      help="also exit 1 on a row newly run, added or missing: every verdict of NEW must have one in OLD "
                           "to be checked against (the nightly run of every claim)")
+    _claims_dir_arg(cmp)
     return parser
 
 
@@ -88,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        from .claims import catalog
+
+        for folder in getattr(args, "claims_dir", []):
+            catalog.add_dir(folder)
         if args.command == "data":
             root = resolve_data_root(args.data_root)
             if args.action == "import":
@@ -105,13 +126,25 @@ def main(argv: list[str] | None = None) -> int:
             from .claims import catalog
 
             if args.action == "list":
-                for claim in catalog.all_claims():
-                    readings = ", ".join(r.name for r in claim.readings)
-                    print(f"{claim.id:32s} {claim.report} {claim.section:10s} readings: {readings}")
+                for folder in catalog.folders():
+                    print(f"{folder.title} ({folder.path})")
+                    for claim in catalog.all_claims():
+                        if claim.folder == str(folder.path):
+                            readings = ", ".join(r.name for r in claim.readings)
+                            print(f"  {claim.id:32s} {claim.section:10s} readings: {readings}")
+            elif args.action == "validate":
+                from .claims.validate import validate
+
+                found, summary = validate(args.folder)
+                print("\n".join(f"- {p}" for p in found + [summary]))
+                return 1 if found else 0
             elif args.action == "pin":
-                pinned, changes, where = catalog.pin_verdicts(args.csv, add=args.add)
+                from .report import read_records
+
+                read_records(args.csv.parent)  # its records name the report folders of claims outside suites/
+                pinned, changes, written = catalog.pin_verdicts(args.csv, add=args.add)
                 print("\n".join(changes) or "no pin changed")
-                print(f"{len(pinned)} pinned verdict sets in {where}")
+                print(f"{len(pinned)} pinned verdict sets in " + ", ".join(map(str, written)))
         elif args.command == "cache":
             from .runcache import RunCache, default_cache_dir
 
@@ -145,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1 if (len(table) and (~table["change"].isin(TIMING_CHANGES)).any()) else 0
             failing = {"verdict changed"} | ({"newly run", "added", "missing"} if args.strict else set())
             return 1 if len(table) and table["change"].isin(failing).any() else 0
-    except (DataError, FileNotFoundError, ValueError) as exc:  # MixedRecords is a ValueError
+    except (DataError, FileNotFoundError, ValueError) as exc:  # MixedRecords and ClaimRecordError are ValueErrors
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -167,8 +200,13 @@ def _plan(args) -> int:
     with tempfile.TemporaryDirectory(prefix="claims-harness-plan-") as tmp:
         out = Path(tmp) / "plan.json"
         # Path options as one word: pytest takes a separate existing folder for a test path.
-        argv = [*args.paths, "-n", "0", "-q", "-p", "no:cacheprovider", "--progress-every", "0", f"--plan={out}",
-                f"--cache-dir={cache_dir}"]
+        from .claims import catalog
+
+        paths = args.paths or [str(f.path) for f in catalog.folders()]
+        # The plugin named: outside this repository no conftest.py loads it.
+        argv = [*paths, "-n", "0", "-q", "-p", "no:cacheprovider", "-p", "harness.pytest_plugin",
+                "--progress-every", "0", f"--plan={out}", f"--cache-dir={cache_dir}",
+                *(f"--claims-dir={d}" for d in args.claims_dir)]
         for flag, value in (("--profile", args.profile), ("--device", args.device), ("--seeds", args.seeds),
                             ("--cpu-threads", args.cpu_threads), ("-k", args.keyword), ("--data-root", args.data_root)):
             if value is not None:
@@ -185,7 +223,7 @@ def _plan(args) -> int:
     if args.out is not None:
         plan.save(args.out)
         print(f"plan written to {args.out}")
-    if args.keyword is None and args.paths == ["suites"]:
+    if args.keyword is None and not args.paths and not args.claims_dir:
         # The whole selection: kept where pytest sessions of this profile on this device find it.
         where = plan_path(cache_dir, plan.profile, plan.device)
         plan.save(where)

@@ -69,6 +69,10 @@ def pytest_addoption(parser):
     group.addoption("--plan", default=None, metavar="PATH", dest="plan_out",
                     help="plan mode (what python -m harness plan runs): cost every training run the selected "
                          "claims need, train and judge nothing, write the plan to PATH")
+    group.addoption("--claims-dir", action="append", default=[], metavar="DIR",
+                    help="a report folder (claims.toml, judges.py, test_*.py) or a folder of them, outside this "
+                         "repository's suites/; repeatable. A test path holding claims.toml is added alike. Its "
+                         "results go to DIR/results/<profile> unless --results-dir says otherwise")
     group.addoption("--require-data", action="store_true",
                     help="fail the session when a data set is missing, instead of recording NOT RUN and skipping "
                          "(CI passes it)")
@@ -215,7 +219,30 @@ def _require_data(root: Path) -> None:
         raise pytest.UsageError(f"--require-data: data missing or partial under {root}:\n" + "\n".join(lines))
 
 
+def _add_claims_dirs(config) -> list:
+    """Add the report folders of ``--claims-dir`` and of the test paths that hold a ``claims.toml`` (or whose
+    folders do) to the catalogue; returns those outside this repository's ``suites/``."""
+    from harness.claims import catalog
+
+    added = []
+    for option in config.getoption("--claims-dir"):
+        try:
+            added += catalog.add_dir(Path(option))
+        except (FileNotFoundError, ValueError) as exc:
+            raise pytest.UsageError(f"--claims-dir {option}: {exc}") from None
+    for arg in config.args:
+        path = Path(str(arg).split("::")[0])
+        if path.is_dir() and catalog.folders_under(path.resolve()):
+            try:
+                added += catalog.add_dir(path)
+            except ValueError as exc:
+                raise pytest.UsageError(str(exc)) from None
+    return [f for f in dict.fromkeys(added) if not f.builtin]
+
+
 def pytest_configure(config):
+    # Registered here, not only in this repository's pyproject: a claims folder elsewhere loads just the plugin.
+    config.addinivalue_line("markers", "claim(id): the claim this test measures (set by for_each_reading)")
     from harness import numerics
     from harness.data import DataError, resolve_data_root
     from harness.report import environment
@@ -254,6 +281,7 @@ def pytest_configure(config):
         _require_data(data_root)
     _refuse_split_path_options(config)
     root = Path(config.rootpath)
+    own_folders = _add_claims_dirs(config)
     planning = config.getoption("plan_out") is not None
     if planning and (_is_worker(config) or (getattr(config.option, "numprocesses", None) or 0) > 0):
         raise pytest.UsageError("--plan runs in one process: pass -n 0")
@@ -264,8 +292,10 @@ def pytest_configure(config):
         memo_dir = Path(tempfile.mkdtemp(prefix="claims-harness-runs-"))
     # Plan mode records nothing worth keeping: a claim found NOT RUN there goes to a scratch folder.
     # A GPU session's default folder is its own (results/full-gpu): never the committed CPU reference results/full.
+    # A user's own claims never write into this repository's committed results/: theirs go beside their claims.
+    results_home = own_folders[0].path if own_folders else root
     results_dir = (memo_dir / "plan-results") if planning else \
-        Path(config.getoption("--results-dir") or root / "results" / results_name(profile, device.type)).resolve()
+        Path(config.getoption("--results-dir") or results_home / "results" / results_name(profile, device.type)).resolve()
     if not planning and (results_dir == data_root.resolve() or data_root.resolve() in results_dir.parents):
         raise pytest.UsageError(f"--results-dir {results_dir} lies inside the data root {data_root} (--data-root): "
                                 "results there mix with the data (a folder in cifar10/train stops every claim that "
@@ -441,14 +471,10 @@ def _eta(config) -> str:
     return f"ETA about {hours(remaining)} by the cost plan"
 
 
-@functools.lru_cache(maxsize=None)  # the session line asks for every selected test each second
-def _is_claim_test(rootpath: Path, nodeid: str) -> bool:
-    return SUITES in (rootpath / nodeid.split("::")[0]).resolve().parents
-
-
 def _session_text(config) -> str:
     """The session's progress line: claim tests done of those selected, elapsed time, ETA."""
-    selected = [n for n in getattr(config, "_harness_selected", set()) if _is_claim_test(Path(config.rootpath), n)]
+    claim_tests = _claim_tests(config)
+    selected = [n for n in getattr(config, "_harness_selected", set()) if n in claim_tests]
     if not selected:
         return ""  # still collecting, or no claim selected: nothing to count
     done = sum(1 for n in selected if n in _FINISHED)
@@ -464,87 +490,86 @@ def pytest_configure_node(node):
     node.workerinput["harness_controller_pid"] = os.getpid()
 
 
-# The claim suites, and report 002's, whose claims share runs by momentum.
-SUITES = Path(__file__).resolve().parents[1] / "suites"
-REPORT_002_SUITE = SUITES / "r002"
-
-
-def _under(item, folder: Path) -> bool:
-    """Whether ``item``'s test file lies anywhere below ``folder``."""
-    return folder in Path(item.path).resolve().parents
+def is_claim_test(item) -> bool:
+    """Whether ``item`` measures a claim: it asks for the ``claim`` fixture (the judges' own tests do not)."""
+    return "claim" in getattr(item, "fixturenames", ())
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns these marks into groups
 def pytest_collection_modifyitems(config, items):
-    """Keep claims that share training runs on one worker: one xdist group per optimizer momentum of report 002.
+    """Check every claim test's contract before anything trains, keep tests that share training runs on one worker
+    (:mod:`harness.shards`), and under ``--shard`` keep this shard's part.
 
-    Report 002's readings differ by momentum, and every run of one momentum is shared by several
-    claims; grouping them lets each worker train its own runs instead of idling on another's lock.
-    Under xdist the claim suites come before the unit tests: their training runs are the long ones,
-    and started first they leave the short tests to fill the session's end instead of the reverse.
+    Under xdist the claim tests come before the unit tests: their training runs are the long ones, and started
+    first they leave the short tests to fill the session's end instead of the reverse.
     """
-    for item in items:
-        if not _under(item, REPORT_002_SUITE):
-            continue  # other suites' readings may name a momentum (report 000's SGD) but share no run with these
-        reading = getattr(item, "callspec", None) and item.callspec.params.get("reading")
-        momentum = getattr(reading, "choices", {}).get("momentum") if reading is not None else None
-        if momentum is not None:
-            item.add_marker(pytest.mark.xdist_group(f"momentum={float(momentum):g}"))
+    from harness import shards
+
+    _check_claim_tests(items)
+    _note_claim_tests(config, items)
+    shards.mark_groups(items)
     if _is_worker(config):  # every worker sorts alike, so their collections still agree
-        items.sort(key=lambda item: not _under(item, SUITES))
+        items.sort(key=lambda item: not is_claim_test(item))
     if config.getoption("--shard"):
-        _select_shard(config, items)
+        try:
+            k, n = shards.parse_shard(config.getoption("--shard"))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        # Every shard must weigh alike: only a plan all of them are given (--plan-file), never one cached per machine.
+        plan = config._harness_plan if config.getoption("--plan-file") else None
+        keep, dropped = shards.split(items, k, n, plan)
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
-def run_family(item) -> str:
-    """The tests that share training runs with ``item``: its xdist group, report 000's teacher claims, or its module."""
-    groups = [m.args[0] for m in item.iter_markers("xdist_group") if m.args]
-    if groups:
-        return "group " + groups[0]
-    path = item.nodeid.split("::")[0]
-    if "r000/test_q1_" in path:  # every report-000 Q1 claim trains on the same teachers
-        return "r000 teachers and students"
-    return path
+CLAIM_TESTS_FILE = "claim-tests.json"  # in the session's memo folder: the controller under xdist collects nothing
 
 
-def assign_shards(sizes: dict[str, int], n: int) -> dict[str, int]:
-    """Each family to one of ``n`` shards (0-based), largest first onto the lightest shard: a stable balance."""
-    load = [0] * n
-    out = {}
-    for family in sorted(sizes, key=lambda f: (-sizes[f], f)):
-        k = min(range(n), key=lambda i: (load[i], i))
-        out[family] = k
-        load[k] += sizes[family]
-    return out
+def _note_claim_tests(config, items) -> None:
+    """Keep the node ids of the claim tests for the session's progress line; a worker leaves them for the
+    controller, which sees only node ids."""
+    ids = sorted(item.nodeid for item in items if is_claim_test(item))
+    config._harness_claim_tests = set(ids)
+    if _is_worker(config):
+        from harness.atomic import write_text_atomic
+
+        write_text_atomic(Path(config._harness.memo_dir) / CLAIM_TESTS_FILE, json.dumps(ids))
 
 
-def family_costs(families: dict[str, list], plan: Plan | None) -> dict[str, int]:
-    """Each family's weight for the shards: its distinct runs' planned seconds where a plan covers every test,
-    else its number of tests. Every shard must compute the same weights: pass them all one --plan-file.
-    A run two families share counts in both (it is trained twice: once in each family's shard)."""
-    if plan is None or any(item.nodeid not in plan.tests for items in families.values() for item in items):
-        return {f: len(v) for f, v in families.items()}
-    return {f: 1 + round(sum(plan.runs[k].estimate_s for k in {k for item in v for k in plan.tests[item.nodeid]}))
-            for f, v in families.items()}
+def _claim_tests(config) -> set:
+    """The claim tests of the session (empty until collected)."""
+    found = getattr(config, "_harness_claim_tests", None)
+    if found is None:
+        path = Path(config._harness.memo_dir) / CLAIM_TESTS_FILE
+        try:
+            found = config._harness_claim_tests = set(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            return set()  # not written yet (the workers are still collecting)
+    return found
 
 
-def _select_shard(config, items) -> None:
-    spec = config.getoption("--shard")
-    try:
-        k, n = (int(v) for v in spec.split("/"))
-        if not 1 <= k <= n:
-            raise ValueError
-    except ValueError:
-        raise pytest.UsageError(f"--shard {spec}: give K/N with 1 <= K <= N, e.g. --shard 2/4") from None
-    families = {}
+def _check_claim_tests(items) -> None:
+    """A claim test whose claim has no judge, or a reading its record does not have, fails the session at
+    collection, naming the test and what to fix: never after its training."""
+    from harness.claims import catalog
+    from harness.judges import judge_of
+    from harness.shards import claims_of
+
+    problems = {}
     for item in items:
-        families.setdefault(run_family(item), []).append(item)
-    # Every shard must weigh alike: only a plan all of them are given (--plan-file), never one cached per machine.
-    plan = config._harness_plan if config.getoption("--plan-file") else None
-    shard = assign_shards(family_costs(families, plan), n)
-    keep = [item for item in items if shard[run_family(item)] == k - 1]
-    config.hook.pytest_deselected(items=[item for item in items if shard[run_family(item)] != k - 1])
-    items[:] = keep
+        for claim_id in claims_of(item):
+            try:
+                claim = catalog.get(claim_id)
+                judge_of(claim)
+                reading = getattr(getattr(item, "callspec", None), "params", {}).get("reading")
+                if reading is not None and reading not in claim.readings:
+                    claim.reading(getattr(reading, "name", str(reading)))  # KeyError naming the readings
+                    raise KeyError(f"{claim_id}: reading {reading.name!r} differs from its record's")
+            except KeyError as exc:
+                problems.setdefault(str(exc.args[0]), item.nodeid)
+    if problems:
+        raise pytest.UsageError("claim tests that cannot be judged (fix before training):\n" + "\n".join(
+            f"  {test}: {why}" for why, test in problems.items()))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -664,8 +689,30 @@ def pytest_report_header(config):
 
 @pytest.fixture(scope="session")
 def harness(request):
-    """The session's :class:`harness.session.Harness`."""
+    """The session's :class:`harness.session.Harness`: profile, seeds, device, data, shared runs."""
     return request.config._harness
+
+
+@pytest.fixture
+def reading(request):
+    """The reading a claim test runs under (``for_each_reading`` parametrizes it)."""
+    return request.param
+
+
+@pytest.fixture
+def claim(request, harness, reading):
+    """The claim this test measures, under its reading (:class:`harness.session.ClaimMeasurement`): its claim record,
+    budget, data and :meth:`~harness.session.ClaimMeasurement.conclude`. The claim is the test's ``claim`` mark
+    (``for_each_reading`` sets it) or its ``claim_id`` parameter."""
+    from harness.shards import claims_of
+
+    ids = claims_of(request.node)
+    if len(ids) != 1:
+        pytest.fail(f"{request.node.nodeid}: the claim fixture needs a test of one claim (decorate it with "
+                    f"@for_each_reading(\"<claim id>\")); it names {ids or 'none'}", pytrace=False)
+    measuring = harness.start(ids[0], reading, request.node.nodeid)
+    yield measuring
+    harness.running = None  # nothing later is charged to this claim
 
 
 def pytest_sessionfinish(session, exitstatus):

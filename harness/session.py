@@ -1,13 +1,13 @@
 """What a pytest session of claim tests shares: profile, seeds, device, data, and the record of each claim.
 
-A suite test measures, then hands its measurements to the claim's judge::
+A suite test measures the claim under one of its readings (its ``claim`` fixture), then hands the measurements to
+the claim's judge::
 
     @for_each_reading("r002.tanh_learns")
-    def test_tanh_learns(harness, reading):
-        run = harness.start("r002.tanh_learns", reading)
-        train = run.data("cifar10", "train", per_class=harness.pick(smoke=200, full=None))
+    def test_tanh_learns(claim):
+        train = claim.data("cifar10", "train", per_class=claim.budget["train_per_class"])
         ...
-        harness.conclude(run, {"test_acc": [...], "n_test": 10000, ...})
+        claim.conclude({"test_acc": [...], "n_test": 10000, ...})
 """
 
 from __future__ import annotations
@@ -75,9 +75,21 @@ def run_key(model_spec: dict, cfg, train_data: DeviceData, test_data: DeviceData
 
 
 def for_each_reading(claim_id: str, only: list[str] | None = None):
-    """Parametrize a test over the readings of ``claim_id`` (test ids are the reading names)."""
-    readings = [r for r in catalog.get(claim_id).readings if only is None or r.name in only]
-    return pytest.mark.parametrize("reading", readings, ids=[r.name for r in readings])
+    """Parametrize a test over the readings of ``claim_id`` (test ids are the reading names), and mark it as the
+    claim's test (``claim`` mark: the plugin checks its judge at collection, :mod:`harness.shards` its family); the
+    test asks for the ``claim`` fixture, the claim under that reading being measured (:class:`ClaimMeasurement`).
+
+    ``only`` keeps those readings; a name the record does not have is a KeyError naming its readings (at import,
+    so at collection), never a test silently left out.
+    """
+    claim = catalog.get(claim_id)
+    readings = list(claim.readings) if only is None else [claim.reading(name) for name in only]
+
+    def mark(fn):
+        fn = pytest.mark.claim(claim_id)(fn)
+        # Indirect: the plugin's ``reading`` fixture hands it on, and its ``claim`` fixture measures the claim under it.
+        return pytest.mark.parametrize("reading", readings, ids=[r.name for r in readings], indirect=True)(fn)
+    return mark
 
 
 @dataclass
@@ -96,7 +108,7 @@ class Harness:
     max_hours: float | None = None  # the time budget; None: no limit
     concluded: list = field(default_factory=list)  # results recorded by the running test (for its report)
     run_cache: "RunCache | None" = None  # finished runs kept across sessions (None: --no-cache)
-    running: "ClaimRun | None" = None  # the claim the current test measures (its NOT RUN record: memory, time budget)
+    running: "ClaimMeasurement | None" = None  # the claim the current test measures (its NOT RUN record: memory, time budget)
     planner: Plan | None = None  # plan mode (python -m harness plan): runs are costed and listed, never trained
     test_id: str = ""  # the running test's node id (the plan lists runs by test)
     calibration: Calibration = field(default_factory=lambda: Calibration(None))  # seconds per member-step
@@ -232,9 +244,9 @@ class Harness:
         result.key = key
         return result
 
-    def _budget_check(self, run: "ClaimRun", model_spec: dict, cfg, train_data: DeviceData, checkpoint=None):
+    def _budget_check(self, claim: "ClaimMeasurement", model_spec: dict, cfg, train_data: DeviceData, checkpoint=None):
         """An ``on_step`` hook for :func:`train` that costs the run from its own first steps and, where the whole run
-        would not fit in the time budget left, records ``run`` NOT RUN and skips it: the run stops there.
+        would not fit in the time budget left, records ``claim`` NOT RUN and skips it: the run stops there.
 
         A verdict (NOT RUN) rests on this estimate: timed in this session on the run itself, never taken from a
         stored calibration, as the median of a window of steps (see ``BUDGET_MIN_TIMED``); members trained one
@@ -281,7 +293,7 @@ class Harness:
             per_member_step = statistics.median(durations) / members
             done = 0 if checkpoint is None else checkpoint.resumed_member_steps
             total = self.planned_steps(cfg, train_data) - done
-            self.skip_unless_it_fits(run, total * per_member_step,
+            self.skip_unless_it_fits(claim, total * per_member_step,
                                      f"{total:,} member-steps{f' left (after {done:,} resumed)' if done else ''} of "
                                      f"{model_spec} at batch {cfg.batch_size}, "
                                      f"{per_member_step:.3g} s each, the median of its first {len(durations)} timed "
@@ -325,8 +337,8 @@ class Harness:
             return None
         return self.max_hours - (time.time() - self.started) / 3600
 
-    def skip_unless_it_fits(self, run: "ClaimRun", estimate_s: float, how: str) -> None:
-        """Record ``run`` NOT RUN and skip it when ``estimate_s`` does not fit in the time budget left.
+    def skip_unless_it_fits(self, claim: "ClaimMeasurement", estimate_s: float, how: str) -> None:
+        """Record ``claim`` NOT RUN and skip it when ``estimate_s`` does not fit in the time budget left.
 
         ``how`` says how the estimate was made; the row says what the claim needs on this device, so that a
         reader sees it is unrun, not failed. The full profile never runs a smaller budget instead.
@@ -335,15 +347,16 @@ class Harness:
         if left is None or estimate_s / 3600 <= left:
             return
         device = self.environment["device"]
-        run.record_not_run(f"needs about {estimate_s / 3600:.1f} h on {device} ({how}); the session's budget had "
+        claim.record_not_run(f"needs about {estimate_s / 3600:.1f} h on {device} ({how}); the session's budget had "
                            f"{max(left, 0):.1f} h left (--max-hours)")
-        pytest.skip(f"{run.claim.id}: a run it needs takes about {estimate_s / 3600:.1f} h on {device}, over the time "
+        pytest.skip(f"{claim.record.id}: a run it needs takes about {estimate_s / 3600:.1f} h on {device}, over the time "
                     f"budget: rerun with a larger --max-hours (`python -m harness plan` costs every run of a claim) or "
                     f"on a GPU (--device cuda)")
 
-    def start(self, claim_id: str, reading: Reading) -> "ClaimRun":
-        """Begin measuring ``claim_id`` under ``reading``; the wall clock starts now."""
-        self.running = ClaimRun(self, catalog.get(claim_id), reading)
+    def start(self, claim_id: str, reading: Reading, test_id: str = "") -> "ClaimMeasurement":
+        """Begin measuring ``claim_id`` under ``reading`` (what a test's ``claim`` fixture does); the wall clock
+        starts now."""
+        self.running = ClaimMeasurement(self, catalog.get(claim_id), reading, test_id)
         log.info("%s [%s]: measuring", claim_id, reading.name,
                  extra={"progress": {"claim": claim_id, "reading": reading.name}})
         return self.running
@@ -372,29 +385,31 @@ class Harness:
             self._data[key] = data
         return self._data[key]
 
-    def conclude(self, run: "ClaimRun", measurements: dict, *, curves: dict | None = None,
+    def conclude(self, claim: "ClaimMeasurement", measurements: dict, *, curves: dict | None = None,
                  seeds: list[int] | None = None, notes: str = "") -> ClaimResult:
         """Judge ``measurements`` by the claim's judge, record the result, and (full profile) check the pinned verdict."""
         if self.planner is not None:
             pytest.skip("plan mode: runs costed, nothing trained or judged")
-        judgement = judge_claim(run.claim, run.reading, measurements)
-        result = run.record(judgement, measurements, curves=curves, seeds=seeds, notes=notes,
-                            stability=None if run.claim.timing else stability(
-                                run.claim, run.reading, json_safe(measurements),
-                                len(self.seeds if seeds is None else seeds), str(judgement.verdict)))
+        judgement = judge_claim(claim.record, claim.reading, measurements)
+        result = claim.write_result(judgement, measurements, curves=curves, seeds=seeds, notes=notes,
+                                    stability=None if claim.record.timing else stability(
+                                        claim.record, claim.reading, json_safe(measurements),
+                                        len(self.seeds if seeds is None else seeds), str(judgement.verdict)))
         self.concluded.append(result)
         if self.full:
             check_pinned(result, str(record_path(self.results_dir, result.claim_id, result.reading)), self.device.type)
         return result
 
 
-class ClaimRun:
-    """One claim under one reading being measured; ``finish`` computes nothing, it records."""
+class ClaimMeasurement:
+    """One claim under one reading being measured (a test's ``claim`` fixture): its record, its data, and its end,
+    :meth:`conclude`; nothing here trains or judges."""
 
-    def __init__(self, harness: Harness, claim, reading: Reading):
+    def __init__(self, harness: Harness, record, reading: Reading, test_id: str = ""):
         self.harness = harness
-        self.claim = claim
+        self.record = record  # the claim record (harness.claims.record.Claim)
         self.reading = reading
+        self.test_id = test_id
         self.started = time.perf_counter()
         self.data_used: list[str] = []
         self.forms: list[str] = []
@@ -403,8 +418,8 @@ class ClaimRun:
 
     @property
     def budget(self):
-        """What this claim's runs train under the session's profile, from its catalog record."""
-        return self.claim.budget_for(self.harness.profile)
+        """What this claim's runs train under the session's profile, from its claim record."""
+        return self.record.budget_for(self.harness.profile)
 
     @property
     def choices(self) -> dict:
@@ -420,12 +435,12 @@ class ClaimRun:
         except DataMissing as exc:
             message = f"{exc.dataset} missing under {exc.where}; get it with: {exc.hint}"
             if self.harness.require_data:
-                pytest.fail(f"--require-data: {self.claim.id} needs {message}", pytrace=False)
+                pytest.fail(f"--require-data: {self.record.id} needs {message}", pytrace=False)
             self.record_not_run(message)
-            pytest.skip(f"{self.claim.id}: {exc}")
+            pytest.skip(f"{self.record.id}: {exc}")
         if data.partial:
             warnings.warn(PartialDataWarning(
-                f"{self.claim.id}: {dataset}/{split} under {self.harness.data_root} is {data.partial} images (one "
+                f"{self.record.id}: {dataset}/{split} under {self.harness.data_root} is {data.partial} images (one "
                 f"deleted or added since the import), so its subsets differ from a whole data set's; the record says "
                 f"so. To restore it: {RESTORE_HINT[dataset]}"), stacklevel=2)
         self.data_used.append(data.description)
@@ -437,12 +452,17 @@ class ClaimRun:
         """Record the claim as NOT RUN, saying why and what to do."""
         if self.harness.planner is not None:
             self.harness.planner.not_run[self.harness.test_id] = why  # the plan says which runs it could not see
-        result = self._result(Verdict.NOT_RUN, claimed=self.claim.statement, measured="—", notes=why)
+        result = self._result(Verdict.NOT_RUN, claimed=self.record.statement, measured="—", notes=why)
         write_record(self.harness.results_dir, result, self.harness.environment)
         return result
 
-    def record(self, judgement, measurements: dict, *, curves: dict | None = None, seeds: list[int] | None = None,
-               notes: str = "", stability: dict | None = None) -> ClaimResult:
+    def conclude(self, measurements: dict, *, curves: dict | None = None, seeds: list[int] | None = None,
+                 notes: str = "") -> ClaimResult:
+        """Hand ``measurements`` to the claim's judge and record the result (:meth:`Harness.conclude`)."""
+        return self.harness.conclude(self, measurements, curves=curves, seeds=seeds, notes=notes)
+
+    def write_result(self, judgement, measurements: dict, *, curves: dict | None = None,
+                     seeds: list[int] | None = None, notes: str = "", stability: dict | None = None) -> ClaimResult:
         """Record a judged claim atomically; returns what was written."""
         result = self._result(
             judgement.verdict, claimed=judgement.claimed, measured=judgement.measured, interval=judgement.interval,
@@ -453,9 +473,9 @@ class ClaimRun:
         try:  # here, on this worker's core; a plot that fails is drawn again (or fails) at the session's end
             plot_record(json.loads(path.read_text()), self.harness.results_dir)
         except Exception as exc:  # noqa: BLE001 — the verdict is recorded; a plot never decides a claim
-            log.warning("%s [%s]: plot not drawn here (%s); the session's end draws it", self.claim.id,
+            log.warning("%s [%s]: plot not drawn here (%s); the session's end draws it", self.record.id,
                         self.reading.name, exc)
-        log.info("%s [%s]: %s — %s", self.claim.id, self.reading.name, result.verdict, result.measured)
+        log.info("%s [%s]: %s — %s", self.record.id, self.reading.name, result.verdict, result.measured)
         return result
 
     def _result(self, verdict: Verdict, *, claimed: str, measured: str, interval=None, figures: dict | None = None,
@@ -465,15 +485,15 @@ class ClaimRun:
         reading_text = self.reading.why + (
             " (" + ", ".join(f"{k}={v}" for k, v in self.reading.choices.items()) + ")" if self.reading.choices else "")
         return ClaimResult(
-            claim_id=self.claim.id, reading=self.reading.name, verdict=Verdict(verdict), claimed=claimed,
-            measured=measured, unit=self.claim.unit, metric=self.claim.metric, claimed_value=claimed_value,
+            claim_id=self.record.id, reading=self.reading.name, verdict=Verdict(verdict), claimed=claimed,
+            measured=measured, unit=self.record.unit, metric=self.record.metric, claimed_value=claimed_value,
             interval=interval, figures=figures or {}, curves=curves or {}, parts=parts or [],
             measurements=measurements or {},
-            notes=" ".join(x for x in (notes, self.claim.notes) if x),
+            notes=" ".join(x for x in (notes, self.record.notes) if x),
             wall_s=time.perf_counter() - self.started,
             seeds=list(self.harness.seeds if seeds is None else seeds),
             data="; ".join(dict.fromkeys(self.data_used)), data_form="; ".join(dict.fromkeys(self.forms)),
             data_fingerprint=dict(self.fingerprints),
             reading_text=reading_text, runs_trained=self.runs["trained"], runs_loaded=self.runs["loaded"],
-            runs_shared=self.runs["shared"],
+            runs_shared=self.runs["shared"], claim_folder=catalog.folder_of(self.record.id).recorded_path,
         )

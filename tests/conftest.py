@@ -76,3 +76,21 @@ def read_only(monkeypatch):
             os.chmod(dirpath, 0o755)
             for name in filenames:
                 os.chmod(Path(dirpath) / name, 0o644)
+
+
+@pytest.fixture
+def pins(tmp_path, monkeypatch):
+    """Every report folder's pins redirected into ``tmp_path/pins``: ``pins("r002", "cuda")`` is the file a pin of
+    report 002's claims on CUDA writes (the committed pins beside the claims are never touched)."""
+    from harness.claims import catalog
+
+    folder = tmp_path / "pins"
+    folder.mkdir()
+
+    def pinned_file(self, device_type="cpu"):
+        if device_type not in catalog.PIN_FILES:
+            raise ValueError(f"no pinned verdicts for device type {device_type!r}")
+        return folder / f"{self.name}-{catalog.PIN_FILES[device_type]}"
+
+    monkeypatch.setattr(catalog.ReportFolder, "pinned_file", pinned_file)
+    return lambda name, device_type="cpu": pinned_file(catalog.folder(name), device_type)

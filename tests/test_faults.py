@@ -213,12 +213,14 @@ def test_r002_longer_epochs_equal_to_epochs_trains_the_report_run_once(longer):
     assert [cfg.epochs for cfg in run.asked] == [longer] and result.history["train_loss"].shape[1] == 2
 
 
-def test_r002_longer_epochs_below_epochs_is_refused_naming_the_file_and_the_key():
+@pytest.mark.parametrize("longer", [1, 2], ids=["below", "equal"])
+def test_r002_longer_epochs_not_above_epochs_is_refused_naming_the_file_and_the_key(longer):
     from harness.claims import catalog
 
-    with pytest.raises(ValueError, match=r"r002\.toml: claim r002\.x: budget\.smoke\.longer_epochs = 1 is below "
-                                         r"budget\.smoke\.epochs = 2"):
-        catalog._checked_budget(catalog.CATALOG_DIR / "r002.toml", "r002.x", {"smoke": {"epochs": 2, "longer_epochs": 1}})
+    path = catalog.folder("r002").claims_file
+    with pytest.raises(ValueError, match=rf"claims\.toml: claim r002\.x: budget\.smoke\.longer_epochs = {longer} is "
+                                         r"not above budget\.smoke\.epochs = 2; give longer_epochs > epochs"):
+        catalog._checked_budget(path, "r002.x", {"smoke": {"epochs": 2, "longer_epochs": longer}})
 
 
 RESUMED_RUN = '''

@@ -241,12 +241,12 @@ def test_compare_of_a_file_that_is_not_a_claims_csv_names_it(tmp_path, capsys, k
 def test_pinning_a_file_that_is_not_a_claims_csv_names_it_and_changes_no_pin(tmp_path, capsys, text):
     from harness.claims import catalog
 
-    before = catalog.PINNED_FILE.read_bytes()
+    before = {f.name: f.pinned_file().read_bytes() for f in catalog.folders()}
     bad = _claims_folder(tmp_path / "bad", text) / "claims.csv"
     assert main(["claims", "pin", str(bad)]) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and len(err.strip().splitlines()) == 1, err
-    assert catalog.PINNED_FILE.read_bytes() == before
+    assert {f.name: f.pinned_file().read_bytes() for f in catalog.folders()} == before
 
 
 def test_report_refuses_an_out_folder_that_is_a_file_a_source_or_holds_records(tmp_path, capsys):

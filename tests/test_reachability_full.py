@@ -1,6 +1,6 @@
 """Reachability at the noise actually measured: every verdict a claim lists is reached at its recorded spread.
 
-``tests/test_judges.py`` drives each judge with synthetic spreads. Here each record of the committed
+Each report folder's ``test_judges.py`` drives its judges with synthetic spreads. Here each record of the committed
 ``results/full/`` keeps its own measurements (its spread, its seed count, its modes, its pairing) and only the
 true mean of its primary figure moves: the measured values are shifted by δ over a grid (bisected where two
 neighbouring shifts give different verdicts, so that a narrow INCONCLUSIVE band is found). Each verdict the
@@ -80,7 +80,7 @@ SHIFTS = {
     "r002.regularization_ranking": _ranking,
 }
 # Checks without seed-to-seed noise in a figure to shift: deterministic cases (an all-cases rule), an existence
-# search, a solver's agreement to round-off. Their verdicts are reached by tests/test_judges.py's cases.
+# search, a solver's agreement to round-off. Their verdicts are reached by their folder's test_judges.py cases.
 NOT_SHIFTED = {"r002.gradient_check", "r000.conv_shape", "r000.regularized_cost", "r000.constant_val_acc"}
 GRID = np.linspace(-60.0, 60.0, 121)
 

@@ -59,7 +59,7 @@ def test_the_results_cache_keys_on_training_code_not_on_judges_or_tables(tmp_pat
     monkeypatch.setattr(runcache, "HARNESS_DIR", copy)
     runcache.code_hash.cache_clear()
     before = runcache.code_hash()
-    for changed in ("judges/r002.py", "report/tables.py", "claims/verdicts.py", "cli.py"):
+    for changed in ("judges/__init__.py", "report/tables.py", "claims/verdicts.py", "cli.py"):
         (copy / changed).write_text((copy / changed).read_text() + "\n# edited\n")
     runcache.code_hash.cache_clear()
     assert runcache.code_hash() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -50,16 +51,15 @@ def _result(verdict):
     return ClaimResult(claim_id="r002.tanh_learns", reading="momentum=0", verdict=verdict, claimed="c", measured="m")
 
 
-def test_pinned_verdicts_are_checked_apart_from_recording(tmp_path, monkeypatch):
-    monkeypatch.setattr(catalog, "PINNED_FILE", tmp_path / "pinned.json")
+def test_pinned_verdicts_are_checked_apart_from_recording(tmp_path, pins):
     with pytest.warns(UnpinnedVerdict, match="no pinned verdict"):
         assert check_pinned(_result(Verdict.REPRODUCED), "record.json") is None
-    (tmp_path / "pinned.json").write_text('{"r002.tanh_learns|momentum=0": "REPRODUCED"}')
+    pins("r002").write_text('{"r002.tanh_learns|momentum=0": "REPRODUCED"}')
     assert check_pinned(_result(Verdict.REPRODUCED), "record.json") == "REPRODUCED"
     with pytest.raises(AssertionError, match=r"outside the pinned set \['REPRODUCED'\]"):
         check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json")
     # A pin is the set a replicate may give: a verdict within it passes, one outside fails.
-    (tmp_path / "pinned.json").write_text('{"r002.tanh_learns|momentum=0": ["INCONCLUSIVE", "REPRODUCED"]}')
+    pins("r002").write_text('{"r002.tanh_learns|momentum=0": ["INCONCLUSIVE", "REPRODUCED"]}')
     assert check_pinned(_result(Verdict.INCONCLUSIVE), "record.json") == ["INCONCLUSIVE", "REPRODUCED"]
     with pytest.raises(AssertionError, match="outside the pinned set"):
         check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json")
@@ -69,15 +69,13 @@ def test_pinned_verdicts_are_checked_apart_from_recording(tmp_path, monkeypatch)
     assert unpinned(records) == ["r002.tanh_learns [momentum=0.9]"]  # timing claims are never pinned
 
 
-def test_a_gpu_session_is_held_to_the_gpus_pins_never_the_cpus(tmp_path, monkeypatch):
-    monkeypatch.setattr(catalog, "PINNED_FILE", tmp_path / "cpu.json")
-    monkeypatch.setattr(catalog, "CUDA_PINNED_FILE", tmp_path / "cuda.json")
-    (tmp_path / "cpu.json").write_text('{"r002.tanh_learns|momentum=0": ["REPRODUCED"]}')
+def test_a_gpu_session_is_held_to_the_gpus_pins_never_the_cpus(tmp_path, pins):
+    pins("r002").write_text('{"r002.tanh_learns|momentum=0": ["REPRODUCED"]}')
     # No GPU pin yet: a CUDA verdict the CPU's pins would refuse is not asserted; the warning names the GPU's run.
-    with pytest.warns(UnpinnedVerdict, match=r"no pinned verdict on cuda \(cuda.json\).*claims pin "
+    with pytest.warns(UnpinnedVerdict, match=r"no pinned verdict on cuda \(.*r002-pinned_verdicts_cuda.json\).*claims pin "
                                              r"results/full-gpu/claims.csv"):
         assert check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json", "cuda") is None
-    (tmp_path / "cuda.json").write_text('{"r002.tanh_learns|momentum=0": ["NOT REPRODUCED"]}')
+    pins("r002", "cuda").write_text('{"r002.tanh_learns|momentum=0": ["NOT REPRODUCED"]}')
     assert check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json", "cuda") == ["NOT REPRODUCED"]
     with pytest.raises(AssertionError, match="outside the pinned set"):
         check_pinned(_result(Verdict.NOT_REPRODUCED), "record.json", "cpu")
@@ -382,7 +380,7 @@ def _collected(args):
 
 
 def test_shards_are_disjoint_and_their_union_is_the_whole_selection(tmp_path):
-    from harness.pytest_plugin import assign_shards
+    from harness.shards import assign_shards
 
     everything = _collected([])
     parts = [_collected(["--shard", f"{k}/3"]) for k in (1, 2, 3)]
@@ -395,12 +393,17 @@ def test_shards_are_disjoint_and_their_union_is_the_whole_selection(tmp_path):
     assert assign_shards({"a": 5, "b": 3, "c": 2}, 1) == {"a": 0, "b": 0, "c": 0}  # --shard 1/1: everything
 
 
-def test_only_report_002s_readings_are_grouped_by_momentum_and_workers_start_with_the_claim_suites():
-    """Report 000's SGD reading has a momentum as well, but it shares no run with report 002: it must not join (and
-    lengthen) a report-002 group's worker."""
+def test_families_come_from_the_claim_records_and_workers_start_with_the_claim_tests(tmp_path):
+    """Report 002's claim tests of one momentum share a group ([report] shares_runs_by); report 000's Q1 claims share
+    theirs whatever their readings (runs_family = "teachers"), though their SGD reading names a momentum too; a test
+    of no declared family (a judges' test, a unit test) is its module's."""
     from types import SimpleNamespace
 
-    from harness.pytest_plugin import pytest_collection_modifyitems, run_family
+    import pytest
+
+    from harness.claims import catalog
+    from harness.pytest_plugin import pytest_collection_modifyitems
+    from harness.shards import run_family
 
     class Item(SimpleNamespace):
         def add_marker(self, mark):
@@ -409,24 +412,30 @@ def test_only_report_002s_readings_are_grouped_by_momentum_and_workers_start_wit
         def iter_markers(self, name):
             return [m for m in self.marks if m.name == name]
 
-    def item(path):
-        reading = SimpleNamespace(choices={"optimizer": "sgd", "momentum": 0.9})
-        return Item(path=ROOT / path, nodeid=f"{path}::test[sgd]", callspec=SimpleNamespace(params={"reading": reading}),
-                    marks=[])
+    def item(path, claim_id=None, reading=None):
+        marks = [pytest.mark.claim(claim_id).mark] if claim_id else []
+        params = {"reading": catalog.get(claim_id).reading(reading)} if claim_id else {}
+        return Item(path=ROOT / path, nodeid=f"{path}::test[{reading}]", callspec=SimpleNamespace(params=params),
+                    marks=marks, fixturenames=["claim", "reading"] if claim_id else [])
 
-    r002, r000 = item("suites/r002/test_q1_depth.py"), item("suites/r000/test_q1_student.py")
-    pytest_collection_modifyitems(SimpleNamespace(getoption=lambda name: None), [r002, r000])
-    assert [(m.name, m.args) for m in r002.marks] == [("xdist_group", ("momentum=0.9",))]
-    assert r000.marks == []
-    # Under --shard it stays with the other report-000 claims that share its teacher.
-    assert run_family(r000) == "r000 teachers and students" and run_family(r002) == "group momentum=0.9"
-    # An xdist worker puts the claim suites (the long tests) first, in their order; one process keeps the order.
+    r002 = item("suites/r002/test_q1_depth.py", "r002.depth_sweep", "momentum=0.9")
+    r000 = item("suites/r000/test_q1_student.py", "r000.student_fp16_nan", "sgd")
+    judges = item("suites/r002/test_judges.py")
+    pytest_collection_modifyitems(SimpleNamespace(getoption=lambda name: None), [r002, r000, judges])
+    groups = lambda it: [m.args for m in it.marks if m.name == "xdist_group"]  # noqa: E731
+    assert groups(r002) == [("r002.momentum=0.9",)] and groups(r000) == [("r000.teachers",)] and groups(judges) == []
+    assert run_family(r000) == "r000.teachers" and run_family(r002) == "r002.momentum=0.9"
+    assert run_family(judges) == "suites/r002/test_judges.py"
+    # An xdist worker puts the claim tests (the long ones) first, in their order; one process keeps the order.
     unit = item("tests/test_engine.py")
     for config, order in [(SimpleNamespace(getoption=lambda name: None), [unit, r002, r000]),
-                          (SimpleNamespace(getoption=lambda name: None, workerinput={}), [r002, r000, unit])]:
+                          (SimpleNamespace(getoption=lambda name: None, workerinput={},
+                                           _harness=SimpleNamespace(memo_dir=tmp_path)), [r002, r000, unit])]:
         items = [unit, r002, r000]
         pytest_collection_modifyitems(config, items)
         assert items == order
+    # The worker left the claim tests' ids for its controller, which sees node ids only.
+    assert json.loads((tmp_path / "claim-tests.json").read_text()) == sorted([r002.nodeid, r000.nodeid])
 
 
 def test_a_path_option_split_from_its_value_under_xdist_is_refused_naming_the_fix(tmp_path):

@@ -38,7 +38,7 @@ def check_pinned(result: ClaimResult, where: str, device_type: str = "cpu") -> s
         reference = f"results/{results_name('full', device_type)}/claims.csv"
         warnings.warn(UnpinnedVerdict(
             f"{result.claim_id} [{result.reading}] measured {result.verdict} and has no pinned verdict on "
-            f"{device_type} ({catalog.pinned_file_for(device_type).name}): the full profile asserts nothing for it "
+            f"{device_type} ({catalog.folder_of(result.claim_id).pinned_file(device_type)}): the full profile asserts nothing for it "
             f"until `python -m harness claims pin {reference}`"))
         return None
     allowed = [pinned] if isinstance(pinned, str) else list(pinned)

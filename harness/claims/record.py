@@ -20,7 +20,7 @@ class Reading:
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim of CLAIMS.md as a declarative record (loaded from ``catalog/*.toml``)."""
+    """A claim as a declarative record, loaded from its report folder's ``claims.toml`` (:mod:`harness.claims.catalog`)."""
 
     id: str
     report: str
@@ -42,6 +42,8 @@ class Claim:
     params: dict = field(default_factory=dict)  # the harness's own thresholds for this check, named
     reachable: tuple[str, ...] = ("REPRODUCED", "NOT REPRODUCED")  # verdicts the judge can honestly reach
     budget: dict = field(default_factory=dict)  # profile -> {epochs, images a class, ...}: what its runs train
+    runs_family: str = ""  # claims of one folder that share training runs whatever their readings (harness.shards)
+    folder: str = ""  # the report folder it was loaded from (its judges.py and pins lie there)
 
     def budget_for(self, profile: str) -> "Budget":
         """What this claim's runs train under ``profile`` (``"all"`` in the record reads as None: every image)."""
@@ -109,6 +111,9 @@ class ClaimResult:
     runs_trained: int | None = None
     runs_loaded: int | None = None
     runs_shared: int | None = None
+    # The report folder of the claim record it was judged against: a command that reads the record finds the claim
+    # there, also when the folder is outside the repository ('suites/r002' for the repository's own).
+    claim_folder: str = ""
 
     def to_json(self) -> dict:
         """A JSON-safe dict (NaN as None)."""

@@ -1,10 +1,12 @@
-"""Judges: pure functions from a claim's measurements to its verdict and table row.
+"""Judges: pure functions from a claim's measurements to its verdict and table row; the decorator that registers
+them and the helpers they are written with.
 
-A claim's test *measures* (trains, evaluates) and hands named per-seed measurements
-to its judge; the judge decides. Judges import no torch, train nothing and read no
-file, so ``tests/test_judges.py`` can drive each with synthetic measurements and show
-that every verdict the claim can honestly reach is reachable, and a stored record can
-be judged again from its ``measurements``.
+A claim's test *measures* (trains, evaluates) and hands named per-seed measurements to its judge; the judge
+decides. Each report folder's ``judges.py`` holds its claims' judges (``@judge("r002.tanh_learns")``), imported
+when a judge of the folder is first asked for. Judges import no torch, train nothing and read no file, so each
+report folder's ``test_judges.py`` can drive them with synthetic measurements (:mod:`harness.judges.testing`) and
+show that every verdict the claim can honestly reach is reachable, and a stored record can be judged again from
+its ``measurements``.
 """
 
 from __future__ import annotations
@@ -21,23 +23,51 @@ Judge = Callable[[dict, Claim, Reading], Judgement]
 JUDGES: dict[str, Judge] = {}
 
 
+def _origin(fn: Judge) -> tuple[str, str]:
+    code = getattr(fn, "__code__", None)
+    return (getattr(code, "co_filename", ""), getattr(fn, "__qualname__", repr(fn)))
+
+
 def judge(claim_id: str):
-    """Register the decorated function as the judge of ``claim_id``."""
+    """Register the decorated function as the judge of ``claim_id`` (in its report folder's ``judges.py``).
+
+    The same function registered again (its module imported a second time) replaces itself; another function for
+    the same claim is a ValueError naming both.
+    """
     def register(fn: Judge) -> Judge:
-        if claim_id in JUDGES:
+        if claim_id in JUDGES and _origin(JUDGES[claim_id]) != _origin(fn):
             raise ValueError(f"{claim_id} has two judges: {JUDGES[claim_id].__name__} and {fn.__name__}")
         JUDGES[claim_id] = fn
         return fn
     return register
 
 
+def judge_of(claim: Claim) -> Judge:
+    """The judge registered for ``claim`` (its report folder's ``judges.py`` imported first); KeyError naming the
+    file to register it in otherwise."""
+    from ..claims import catalog
+
+    if claim.folder:
+        catalog.load_judges(catalog.folder(claim.id.split(".")[0]))
+    try:
+        return JUDGES[claim.id]
+    except KeyError:
+        home = f"{claim.folder}/judges.py" if claim.folder else "its report folder's judges.py"
+        raise KeyError(f"{claim.id} has no judge: register one with @judge({claim.id!r}) in {home}") from None
+
+
+def registered() -> dict[str, Judge]:
+    """Every judge of every report folder in the catalogue, by claim id (each folder's ``judges.py`` imported)."""
+    from ..claims import catalog
+
+    for folder in catalog.folders():
+        catalog.load_judges(folder)
+    return dict(JUDGES)
+
+
 def judge_claim(claim: Claim, reading: Reading, measurements: dict) -> Judgement:
     """The verdict of ``claim`` under ``reading`` from ``measurements``."""
-    try:
-        fn = JUDGES[claim.id]
-    except KeyError:
-        raise KeyError(f"{claim.id} has no judge: register one with @judge({claim.id!r}) in harness/judges/") from None
-    return fn(measurements, claim, reading)
+    return judge_of(claim)(measurements, claim, reading)
 
 
 PCT = (0.0, 100.0)  # the range of an accuracy in %
@@ -93,5 +123,3 @@ def accuracy_order(name: str, greater, lesser, n_images: int, claimed: str, digi
     return ordering_part(name, greater, lesser, paired=True, resolution=one_image(n_images), unit="pp",
                          digits=digits, bounds=PP, claimed=claimed, margin=margin)
 
-
-from . import control, r000, r002  # noqa: E402,F401  (registers the judges)

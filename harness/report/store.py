@@ -72,4 +72,7 @@ def read_records(results_dir: Path) -> list[dict]:
             log.warning("%s: not a claim record (no claim_id, reading and verdict); left out of the tables", path)
             continue
         records.append(record)
+    from ..claims import catalog
+
+    catalog.add_dirs_of(records)  # a record of a claims folder outside the repository brings its claims
     return records

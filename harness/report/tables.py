@@ -340,7 +340,7 @@ def _forest_image(results_dir_plots: set[str] | None, report: str) -> list[str]:
 
 
 def _report_title(report: str) -> str:
-    return f"Report {report}" if report[0].isdigit() else "Positive controls"
+    return catalog.report_title(report)
 
 
 def legend(profile: str) -> str:

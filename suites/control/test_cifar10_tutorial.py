@@ -15,12 +15,11 @@ from suites.r002.common import cifar, pct, train_cnn
 
 
 @for_each_reading("control.cifar10_tutorial")
-def test_cifar10_tutorial(harness, reading):
-    run = harness.start("control.cifar10_tutorial", reading)
-    setup = run.claim.setup
-    result = train_cnn(run, epochs=run.budget["epochs"], momentum=setup["momentum"], lr=setup["lr"], n_fc=3,
+def test_cifar10_tutorial(claim):
+    setup = claim.record.setup
+    result = train_cnn(claim, epochs=claim.budget["epochs"], momentum=setup["momentum"], lr=setup["lr"], n_fc=3,
                        activation="relu")
-    harness.conclude(run, {"test_acc": pct(result.final("test_acc")), "n_test": len(cifar(run)[1])},
-                     curves={"test_acc": result.history["test_acc"].tolist(),
-                             "train_loss": result.history["train_loss"].tolist()})
+    claim.conclude({"test_acc": pct(result.final("test_acc")), "n_test": len(cifar(claim)[1])},
+                   curves={"test_acc": result.history["test_acc"].tolist(),
+                           "train_loss": result.history["train_loss"].tolist()})
     assert np.isfinite(result.history["train_loss"]).all()

@@ -24,18 +24,17 @@ def epoch_seconds(harness, name: str, model_fn, seed: int, train_data, cfg: Trai
 
 
 @for_each_reading("r000.epoch_time")
-def test_epoch_time(harness, reading):
-    run = harness.start("r000.epoch_time", reading)
-    p = run.claim.params
-    train_data, _ = tiny(run)
-    teachers = teacher_run(run).model
+def test_epoch_time(harness, claim):
+    p = claim.record.params
+    train_data, _ = tiny(claim)
+    teachers = teacher_run(claim).model
     cfg = TrainConfig(epochs=1, batch_size=p["batch_size"], optimizer="adam", lr=p["lr"])
     # The report's student runs its teacher on every batch: no table of the teacher's logits computed beforehand.
     kd_cfg = with_overrides(cfg, kd_temperature=p["kd_temperature"], kd_alpha=p["kd_alpha"], teacher_logits_once=False)
     teacher_s = [epoch_seconds(harness, "teacher", teacher, s, train_data, cfg) for s in harness.seeds]
     student_s = [epoch_seconds(harness, "student", student, s, train_data, kd_cfg, Ensemble([teachers.member(i)]))
                  for i, s in enumerate(harness.seeds)]
-    harness.conclude(run, {"teacher_s": teacher_s, "student_s": student_s, "images": len(train_data),
-                           "device": harness.environment["device"]},
-                     notes="fp32, one model at a time, batch 64; the student's epoch includes the teacher's forward pass")
+    claim.conclude({"teacher_s": teacher_s, "student_s": student_s, "images": len(train_data),
+                    "device": harness.environment["device"]},
+                   notes="fp32, one model at a time, batch 64; the student's epoch includes the teacher's forward pass")
     assert np.all(np.asarray(teacher_s) > 0) and np.all(np.asarray(student_s) > 0)

@@ -40,28 +40,28 @@ BASE = "as reported (pure fp16, KL 'mean')"
 OPTIMIZER_CHOICES = ("optimizer", "lr", "momentum")
 
 
-def optimizer_of(run, claim_id: str, choices: dict) -> tuple:
+def optimizer_of(claim, claim_id: str, choices: dict) -> tuple:
     """The optimizer, learning rate and momentum a student of ``claim_id`` trains with under ``choices``.
 
     From that claim's own parameters and budget in ``run``'s profile.
     """
-    claim = catalog.get(claim_id)
-    as_claim = SimpleNamespace(claim=claim, budget=claim.budget_for(run.harness.profile))
+    record = catalog.get(claim_id)
+    as_claim = SimpleNamespace(record=record, budget=record.budget_for(claim.harness.profile))
     cfg = student_config(as_claim, **{k: v for k, v in choices.items() if k in OPTIMIZER_CHOICES})
     return cfg.optimizer, cfg.lr, cfg.momentum
 
 
-def nan_student(run, evaluated: bool = True, **changes):
+def nan_student(claim, evaluated: bool = True, **changes):
     """The pure-fp16 distilled student under the run's reading (optimizer), with ``changes``.
 
     ``evaluated``: measured on the validation set after each epoch (see :func:`student_run`).
     """
-    choices = {k: v for k, v in run.choices.items() if k in OPTIMIZER_CHOICES}
+    choices = {k: v for k, v in claim.choices.items() if k in OPTIMIZER_CHOICES}
     # Every control runs the base run's budget, on the same seeds.
-    settings = {"precision": "fp16", "epochs": run.budget["fp16_epochs"],
-                "max_steps_per_epoch": run.budget["fp16_steps_per_epoch"],
+    settings = {"precision": "fp16", "epochs": claim.budget["fp16_epochs"],
+                "max_steps_per_epoch": claim.budget["fp16_steps_per_epoch"],
                 **choices, **changes}
-    return student_run(run, student_config(run, **settings), evaluated=evaluated)
+    return student_run(claim, student_config(claim, **settings), evaluated=evaluated)
 
 
 def nonfinite_steps(result) -> list[int | None]:
@@ -80,22 +80,21 @@ def _control_summary(result, steps_per_epoch: int) -> str:
 
 
 @for_each_reading("r000.student_fp16_nan")
-def test_student_fp16_nan(harness, reading):
-    run = harness.start("r000.student_fp16_nan", reading)
-    train_data, _ = tiny(run)
-    steps = train_data.steps_per_epoch(run.claim.params["batch_size"])
-    controls = CONTROLS if run.choices["optimizer"] == "adam" else {BASE: {}, "fp32": {"precision": "fp32"}}
+def test_student_fp16_nan(claim):
+    train_data, _ = tiny(claim)
+    steps = train_data.steps_per_epoch(claim.record.params["batch_size"])
+    controls = CONTROLS if claim.choices["optimizer"] == "adam" else {BASE: {}, "fp32": {"precision": "fp32"}}
     # This claim reads only training (non-finite steps, training losses), and evaluating a pure-fp16 model is slow
     # on a CPU (about 10 s a seed for smoke's 1,000 validation images): no run is evaluated and none keeps an EMA,
     # except the reported run where a reading of r000.student_ema_nan or r000.student_test_acc_100 trains it with the
     # same optimizer: then it is their run, trained as they train it (evaluated, with its EMA), and shared.
-    mine = optimizer_of(run, run.claim.id, run.choices)
-    shared = any(optimizer_of(run, claim, r.choices) == mine
-                 for claim in ("r000.student_ema_nan", "r000.student_test_acc_100") for r in catalog.get(claim).readings)
-    results = {name: nan_student(run, **changes) if name == BASE and shared
-               else nan_student(run, evaluated=False, **changes, ema_decay=None)
+    mine = optimizer_of(claim, claim.record.id, claim.choices)
+    shared = any(optimizer_of(claim, other, r.choices) == mine
+                 for other in ("r000.student_ema_nan", "r000.student_test_acc_100") for r in catalog.get(other).readings)
+    results = {name: nan_student(claim, **changes) if name == BASE and shared
+               else nan_student(claim, evaluated=False, **changes, ema_decay=None)
                for name, changes in controls.items()}
-    harness.conclude(run, {
+    claim.conclude({
         "base": BASE, "steps_per_epoch": steps, "optimizer_impl": OPTIMIZER_IMPL,
         "controls": {name: {"nonfinite_step": nonfinite_steps(r), "summary": _control_summary(r, steps)}
                      for name, r in results.items()},
@@ -131,41 +130,38 @@ def impossible_figures(model, contrast, val_data) -> dict:
 
 
 @for_each_reading("r000.student_test_acc_100")
-def test_student_test_acc_100(harness, reading):
-    run = harness.start("r000.student_test_acc_100", reading)
-    train_data, val_data = tiny(run)
-    result = nan_student(run)
-    m = impossible_figures(result.model, teacher_run(run).model, val_data)
+def test_student_test_acc_100(claim):
+    train_data, val_data = tiny(claim)
+    result = nan_student(claim)
+    m = impossible_figures(result.model, teacher_run(claim).model, val_data)
     m.update(train_acc=(100 * result.history["train_acc"].mean(1)).tolist(), n_train=len(train_data))
-    harness.conclude(run, m, notes="argmax over all-NaN logits returns index 0, so a NaN model predicts class 0 "
-                                   "everywhere")
+    claim.conclude(m, notes="argmax over all-NaN logits returns index 0, so a NaN model predicts class 0 "
+                   "everywhere")
     assert all(0.0 <= a <= 100.0 for a in m["correct_acc"]), m["correct_acc"]
 
 
 @for_each_reading("r000.student_ema_nan")
-def test_student_ema_nan(harness, reading):
-    run = harness.start("r000.student_ema_nan", reading)
-    train_data, val_data = tiny(run)
-    result = nan_student(run)
-    m = impossible_figures(result.ema, teacher_run(run).model, val_data)
+def test_student_ema_nan(claim):
+    train_data, val_data = tiny(claim)
+    result = nan_student(claim)
+    m = impossible_figures(result.ema, teacher_run(claim).model, val_data)
     m.update(nonfinite_step=nonfinite_steps(result), steps_per_epoch=train_data.steps_per_epoch(
-        run.claim.params["batch_size"]), ema_loss_nan=[not np.isfinite(v) for v in result.history["ema_test_loss"][:, 0]],
+        claim.record.params["batch_size"]), ema_loss_nan=[not np.isfinite(v) for v in result.history["ema_test_loss"][:, 0]],
         train_acc=(100 * result.history["train_acc"].mean(1)).tolist(), n_train=len(train_data))
-    harness.conclude(run, m)
+    claim.conclude(m)
     assert all(0.0 <= a <= 100.0 for a in m["correct_acc"]), m["correct_acc"]
 
 
 @for_each_reading("r000.kd_vs_scratch")
-def test_kd_vs_scratch(harness, reading):
-    run = harness.start("r000.kd_vs_scratch", reading)
-    cfg = student_config(run, kd_reduction="batchmean")
-    bn = run.choices["teacher_batch_norm"]
-    distilled, scratch = student_run(run, cfg, teacher_batch_norm=bn), student_run(run, cfg, teacher_batch_norm=None)
-    key = "ema_test_acc" if run.choices["ema"] else "test_acc"
-    teacher_acc = 100 * teacher_run(run, batch_norm=bn).final("test_acc")
-    harness.conclude(run, {
+def test_kd_vs_scratch(claim):
+    cfg = student_config(claim, kd_reduction="batchmean")
+    bn = claim.choices["teacher_batch_norm"]
+    distilled, scratch = student_run(claim, cfg, teacher_batch_norm=bn), student_run(claim, cfg, teacher_batch_norm=None)
+    key = "ema_test_acc" if claim.choices["ema"] else "test_acc"
+    teacher_acc = 100 * teacher_run(claim, batch_norm=bn).final("test_acc")
+    claim.conclude({
         "distilled": (100 * distilled.final(key)).tolist(), "scratch": (100 * scratch.final(key)).tolist(),
-        "n_val": len(tiny(run)[1]),
+        "n_val": len(tiny(claim)[1]),
         "teacher": f"{'batch-norm' if bn else 'literal'} teacher, val acc {teacher_acc.mean():.2f} % (mean over seeds)",
     }, curves={"distilled_val_acc": distilled.history[key].tolist(), "scratch_val_acc": scratch.history[key].tolist()})
     for r in (distilled, scratch):

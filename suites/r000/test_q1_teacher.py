@@ -25,13 +25,12 @@ def accuracy_floor_from_loss(mean_ce: float) -> float:
 
 
 @for_each_reading("r000.teacher_train_acc")
-def test_teacher_train_acc(harness, reading):
-    run = harness.start("r000.teacher_train_acc", reading)
-    result = teacher_run(run, batch_norm=run.choices["batch_norm"])
-    claimed = run.claim.claimed
-    harness.conclude(run, {
+def test_teacher_train_acc(claim):
+    result = teacher_run(claim, batch_norm=claim.choices["batch_norm"])
+    claimed = claim.record.claimed
+    claim.conclude({
         "train_acc": (100 * result.history["train_acc"]).tolist(), "train_loss": result.history["train_loss"].tolist(),
-        "n_train": len(tiny(run)[0]),
+        "n_train": len(tiny(claim)[0]),
         "consistency": f"a mean cross-entropy of {claimed['loss_epoch5']} forces accuracy ≥ "
                        f"{accuracy_floor_from_loss(claimed['loss_epoch5']):.1f} %, so the report's loss and its "
                        f"{claimed['acc_epoch5']} % cannot both be per-sample means",
@@ -48,20 +47,19 @@ def accuracy_mistakes(logits, labels, classes) -> dict[str, float]:
 
 
 @for_each_reading("r000.teacher_test_acc_zero")
-def test_teacher_test_acc_zero(harness, reading):
-    run = harness.start("r000.teacher_test_acc_zero", reading)
-    train_data, val_data = tiny(run)
-    batch_norm = run.choices["batch_norm"]
-    result = teacher_run(run, batch_norm=batch_norm)
+def test_teacher_test_acc_zero(claim):
+    train_data, val_data = tiny(claim)
+    batch_norm = claim.choices["batch_norm"]
+    result = teacher_run(claim, batch_norm=batch_norm)
     # The contrast: the other teacher reading, a finite model trained the same way.
-    other = teacher_run(run, batch_norm=not batch_norm)
+    other = teacher_run(claim, batch_norm=not batch_norm)
     labels = val_data.y.cpu()
     teacher_logits = member_logits(result.model, val_data)
     on_teacher = [accuracy_mistakes(m, labels, val_data.classes) for m in teacher_logits]
     on_other = [accuracy_mistakes(m, labels, val_data.classes) for m in member_logits(other.model, val_data)]
     correct = [mistakes.correct_evaluation(m, labels)[0] for m in teacher_logits]
     other_name = f"the {'literal' if batch_norm else 'batch-norm'} teacher"
-    harness.conclude(run, {
+    claim.conclude({
         "correct": correct, "n_val": len(val_data), "n_train": len(train_data),
         "train_acc": (100 * result.final("train_acc")).tolist(),
         "mistakes": {name: {"model": [row[name] for row in on_teacher],
@@ -71,11 +69,10 @@ def test_teacher_test_acc_zero(harness, reading):
 
 
 @for_each_reading("r000.teacher_ema")
-def test_teacher_ema(harness, reading):
-    run = harness.start("r000.teacher_ema", reading)
-    result = teacher_run(run, batch_norm=run.choices["batch_norm"])
-    _, val_data = tiny(run)
-    harness.conclude(run, {
+def test_teacher_ema(claim):
+    result = teacher_run(claim, batch_norm=claim.choices["batch_norm"])
+    _, val_data = tiny(claim)
+    claim.conclude({
         "ema_acc": (100 * result.final("ema_test_acc")).tolist(), "plain_acc": (100 * result.final("test_acc")).tolist(),
         "n_val": len(val_data), "classes": val_data.num_classes,
     }, curves={"val_acc_plain": result.history["test_acc"].tolist(),

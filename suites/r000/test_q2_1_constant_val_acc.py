@@ -34,12 +34,12 @@ CAUSES = {
 }
 
 
-def cause_run(run, spec: dict):
-    harness = run.harness
-    budget = run.budget
+def cause_run(claim, spec: dict):
+    harness = claim.harness
+    budget = claim.budget
     per_class = spec.get("per_class", budget["train_per_class"])
-    train_data = run.data("cifar10", "train", per_class=budget["train_per_class"], limit=per_class)
-    val_data = run.data("cifar10", "test", per_class=budget["val_per_class"])
+    train_data = claim.data("cifar10", "train", per_class=budget["train_per_class"], limit=per_class)
+    val_data = claim.data("cifar10", "test", per_class=budget["val_per_class"])
     cfg = TrainConfig(epochs=budget["epochs"] * spec.get("epochs_factor", 1), batch_size=32,
                       grad_norm_steps=GRAD_NORM_STEPS, watch_nonfinite=True, **spec["cfg"])
     return harness.trained(lambda: CifarCNN(**spec["model"]), spec["model"], cfg, train_data, val_data)
@@ -52,9 +52,9 @@ def first_layer_gradient(result) -> list[float]:
     return np.exp(np.log(norms).mean(0)).tolist()
 
 
-def cause_measurements(run, spec: dict, healthy) -> dict:
+def cause_measurements(claim, spec: dict, healthy) -> dict:
     """One configuration of a cause's grid: its validation curves beside the healthy run's, and its mechanism."""
-    sick = cause_run(run, spec)
+    sick = cause_run(claim, spec)
     loss = sick.history["train_loss"]
     m = {"cause_val_acc": (100 * sick.history["test_acc"]).tolist(),
          "healthy_val_acc": (100 * healthy.history["test_acc"]).tolist(),
@@ -66,18 +66,17 @@ def cause_measurements(run, spec: dict, healthy) -> dict:
 
 
 @for_each_reading("r000.constant_val_acc")
-def test_constant_val_acc(harness, reading):
-    run = harness.start("r000.constant_val_acc", reading)
-    cause = run.choices["cause"]
-    healthy = cause_run(run, HEALTHY)
+def test_constant_val_acc(claim):
+    cause = claim.choices["cause"]
+    healthy = cause_run(claim, HEALTHY)
     grid, curves = [], {"healthy_val_acc": healthy.history["test_acc"].tolist()}
     for i, spec in enumerate(CAUSES[cause]):
-        m, sick = cause_measurements(run, spec, healthy)
+        m, sick = cause_measurements(claim, spec, healthy)
         if cause == "vanishing":
             m.update(cause_first_layer_grad=first_layer_gradient(sick),
-                     baseline_first_layer_grad=first_layer_gradient(cause_run(run, VANISHING_BASELINE)))
+                     baseline_first_layer_grad=first_layer_gradient(cause_run(claim, VANISHING_BASELINE)))
         grid.append(m)
         curves[f"{cause}[{i}]_val_acc"] = sick.history["test_acc"].tolist()
-    harness.conclude(run, {"mechanism": MECHANISMS[cause], "grid": grid}, curves=curves)
+    claim.conclude({"mechanism": MECHANISMS[cause], "grid": grid}, curves=curves)
     # The healthy control must learn, or "quiet" would mean nothing: above chance (10 %) on every seed.
     assert np.all(np.asarray(grid[0]["healthy_val_acc"])[:, -1] > 10.0), grid[0]["healthy_val_acc"]

@@ -56,9 +56,8 @@ def test_a_wrong_cost_is_caught():
 
 
 @for_each_reading("r000.regularized_cost")
-def test_regularized_cost(harness, reading):
-    run = harness.start("r000.regularized_cost", reading)
-    alpha, lam = run.claim.claimed["alpha"], run.claim.claimed["lam"]
+def test_regularized_cost(harness, claim):
+    alpha, lam = claim.record.claimed["alpha"], claim.record.claimed["lam"]
     gaps, grad_errors, val_mse = [], [], []
     for seed in harness.seeds:
         x, y, xv, yv = make_regression(seed)
@@ -70,7 +69,7 @@ def test_regularized_cost(harness, reading):
         pairs = central_difference_check(lambda: regularized_cost(t, b, xt, yt, alpha, lam), [t, b], entries_per_tensor=10)
         grad_errors.append(max(relative_errors(pairs, floor=1e-10)))
         val_mse.append(float(np.mean((xv @ theta + bias - yv) ** 2)))
-    harness.conclude(run, {"coef_diff": gaps, "grad_rel_error": grad_errors, "val_mse": val_mse,
-                           "elastic_net": dict(zip(("alpha", "l1_ratio"), elastic_net_parameters(alpha, lam, 800)))})
+    claim.conclude({"coef_diff": gaps, "grad_rel_error": grad_errors, "val_mse": val_mse,
+                    "elastic_net": dict(zip(("alpha", "l1_ratio"), elastic_net_parameters(alpha, lam, 800)))})
     # The data's noise has variance 0.25: a minimiser of a sound cost predicts the held-out 200 about that well.
     assert all(v < 0.5 for v in val_mse), val_mse

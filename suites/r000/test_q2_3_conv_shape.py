@@ -47,11 +47,10 @@ def test_conv_formula_property(i, k, s, p):
 
 
 @for_each_reading("r000.conv_shape")
-def test_conv_shape(harness, reading):
-    run = harness.start("r000.conv_shape", reading)
+def test_conv_shape(claim):
     report_case = conv_layer_shape(32, 32, 8, 6, 2, 1)
     exact = [(i, k, s, p) for i, k, s, p in GRID if (i - k + 2 * p) % s == 0]  # where the formula gives an integer
     agrees = [conv_layer_shape(2, i, 3, k, s, p)[1] == report_formula(i, k, s, p) for i, k, s, p in exact]
-    harness.conclude(run, {"report_case": list(report_case), "agrees": agrees,
-                           "needs_floor": len(GRID) - len(exact)}, seeds=[0])
+    claim.conclude({"report_case": list(report_case), "agrees": agrees,
+                    "needs_floor": len(GRID) - len(exact)}, seeds=[0])
     assert 0 < len(exact) < len(GRID)

@@ -10,10 +10,10 @@ GRAD_NORM_POINTS = 5
 RUNNING_LOSS_WINDOW = 2000
 
 
-def cifar(run):
+def cifar(claim):
     """CIFAR-10 train and test of the claim's budget, on the device (NOT RUN + skip if missing)."""
-    return (run.data("cifar10", "train", per_class=run.budget["train_per_class"]),
-            run.data("cifar10", "test", per_class=run.budget["test_per_class"]))
+    return (claim.data("cifar10", "train", per_class=claim.budget["train_per_class"]),
+            claim.data("cifar10", "test", per_class=claim.budget["test_per_class"]))
 
 
 def q1_config(momentum: float, epochs: int, steps_per_epoch: int, lr: float = 0.01) -> TrainConfig:
@@ -24,7 +24,7 @@ def q1_config(momentum: float, epochs: int, steps_per_epoch: int, lr: float = 0.
                        grad_norm_steps=points, running_loss_window=RUNNING_LOSS_WINDOW)
 
 
-def train_cnn(run, epochs: int | None = None, momentum: float | None = None, lr: float = 0.01,
+def train_cnn(claim, epochs: int | None = None, momentum: float | None = None, lr: float = 0.01,
               **model_kwargs) -> TrainResult:
     """Train report 002's CNN with ``model_kwargs`` under the run's reading (momentum, added width), once a session.
 
@@ -33,18 +33,18 @@ def train_cnn(run, epochs: int | None = None, momentum: float | None = None, lr:
     are never trained twice; with ``longer_epochs`` equal to ``epochs`` (the catalog refuses it shorter) the
     two are one run.
     """
-    harness = run.harness
-    report_epochs = run.budget["epochs"]
+    harness = claim.harness
+    report_epochs = claim.budget["epochs"]
     epochs = report_epochs if epochs is None else epochs
-    train_data, test_data = cifar(run)
-    momentum = run.choices.get("momentum", 0.0) if momentum is None else momentum
-    if "added_width" in run.choices and model_kwargs.get("n_fc", 3) > 3:
+    train_data, test_data = cifar(claim)
+    momentum = claim.choices.get("momentum", 0.0) if momentum is None else momentum
+    if "added_width" in claim.choices and model_kwargs.get("n_fc", 3) > 3:
         # Only layers beyond the tutorial's two hidden ones take the added width: a 3-FC net is the same net.
-        model_kwargs.setdefault("added_width", run.choices["added_width"])
-    longer = run.budget.get("longer_epochs")
-    if epochs == report_epochs and lr == 0.01 and set(model_kwargs) == {"n_fc", "activation"} and \
+        model_kwargs.setdefault("added_width", claim.choices["added_width"])
+    longer = claim.budget.get("longer_epochs")
+    if epochs == report_epochs and lr == 0.01 and set(model_kwargs) == {"n_fc", "activation"} and\
             model_kwargs["n_fc"] == 3 and model_kwargs["activation"] in ("sigmoid", "tanh") and longer > epochs:
-        return train_cnn(run, longer, momentum, lr, **model_kwargs).truncated(report_epochs)
+        return train_cnn(claim, longer, momentum, lr, **model_kwargs).truncated(report_epochs)
     cfg = with_overrides(q1_config(momentum, epochs, train_data.steps_per_epoch(4), lr),
                          snapshot_epochs=(report_epochs,) if epochs == longer > report_epochs else ())
     return harness.trained(lambda: CifarCNN(**model_kwargs), model_kwargs, cfg, train_data, test_data)

@@ -15,10 +15,10 @@ from harness.session import for_each_reading
 from .common import cifar, pct, train_cnn
 
 
-def accuracy_and_losses(run, activation: str) -> dict:
+def accuracy_and_losses(claim, activation: str) -> dict:
     """Test accuracy and both epoch-loss readings of the 3-FC net with ``activation``."""
-    result = train_cnn(run, n_fc=3, activation=activation)
-    return {"test_acc": pct(result.final("test_acc")), "n_test": len(cifar(run)[1]),
+    result = train_cnn(claim, n_fc=3, activation=activation)
+    return {"test_acc": pct(result.final("test_acc")), "n_test": len(cifar(claim)[1]),
             "train_loss_mean": result.history["train_loss"].tolist(),
             "train_loss_running": result.history["train_loss_running"].tolist()}
 
@@ -29,18 +29,16 @@ def loss_curves(m: dict) -> dict:
 
 
 @for_each_reading("r002.sigmoid_chance")
-def test_sigmoid_chance(harness, reading):
-    run = harness.start("r002.sigmoid_chance", reading)
-    m = accuracy_and_losses(run, "sigmoid")
-    harness.conclude(run, m, curves=loss_curves(m))
+def test_sigmoid_chance(claim):
+    m = accuracy_and_losses(claim, "sigmoid")
+    claim.conclude(m, curves=loss_curves(m))
     assert all(0 <= a <= 100 for a in m["test_acc"]) and np.isfinite(m["train_loss_mean"]).all()
 
 
 @for_each_reading("r002.tanh_learns")
-def test_tanh_learns(harness, reading):
-    run = harness.start("r002.tanh_learns", reading)
-    m = accuracy_and_losses(run, "tanh")
-    harness.conclude(run, m, curves=loss_curves(m))
+def test_tanh_learns(claim):
+    m = accuracy_and_losses(claim, "tanh")
+    claim.conclude(m, curves=loss_curves(m))
     assert all(0 <= a <= 100 for a in m["test_acc"]) and np.isfinite(m["train_loss_mean"]).all()
 
 
@@ -57,12 +55,11 @@ def hidden_activation_means(result, test_data, images: int = 1000) -> list[float
 
 
 @for_each_reading("r002.tanh_zero_mean")
-def test_tanh_zero_mean(harness, reading):
-    run = harness.start("r002.tanh_zero_mean", reading)
-    _, test_data = cifar(run)
-    runs = {name: train_cnn(run, n_fc=3, activation=name) for name in ("sigmoid", "tanh", "tanh_shifted")}
+def test_tanh_zero_mean(claim):
+    _, test_data = cifar(claim)
+    runs = {name: train_cnn(claim, n_fc=3, activation=name) for name in ("sigmoid", "tanh", "tanh_shifted")}
     means = {name: hidden_activation_means(r, test_data) for name, r in runs.items()}
-    harness.conclude(run, {
+    claim.conclude({
         "n_test": len(test_data), "classes": test_data.num_classes,
         "test_acc_tanh": pct(runs["tanh"].final("test_acc")),
         "test_acc_shifted_tanh": pct(runs["tanh_shifted"].final("test_acc")),
@@ -73,13 +70,12 @@ def test_tanh_zero_mean(harness, reading):
 
 
 @for_each_reading("r002.sigmoid_catches_up")
-def test_sigmoid_catches_up(harness, reading):
-    run = harness.start("r002.sigmoid_catches_up", reading)
-    epochs = run.budget["longer_epochs"]
-    sigmoid = train_cnn(run, epochs=epochs, n_fc=3, activation="sigmoid")
-    tanh = train_cnn(run, epochs=epochs, n_fc=3, activation="tanh")
+def test_sigmoid_catches_up(claim):
+    epochs = claim.budget["longer_epochs"]
+    sigmoid = train_cnn(claim, epochs=epochs, n_fc=3, activation="sigmoid")
+    tanh = train_cnn(claim, epochs=epochs, n_fc=3, activation="tanh")
     m = {"test_acc_sigmoid": (100 * sigmoid.history["test_acc"]).tolist(),
-         "test_acc_tanh": (100 * tanh.history["test_acc"]).tolist(), "n_test": len(cifar(run)[1])}
-    harness.conclude(run, m, curves={"sigmoid_test_acc": sigmoid.history["test_acc"].tolist(),
-                                     "tanh_test_acc": tanh.history["test_acc"].tolist()})
+         "test_acc_tanh": (100 * tanh.history["test_acc"]).tolist(), "n_test": len(cifar(claim)[1])}
+    claim.conclude(m, curves={"sigmoid_test_acc": sigmoid.history["test_acc"].tolist(),
+                              "tanh_test_acc": tanh.history["test_acc"].tolist()})
     assert np.isfinite(m["test_acc_tanh"]).all() and np.isfinite(m["test_acc_sigmoid"]).all()

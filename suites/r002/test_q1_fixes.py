@@ -30,31 +30,29 @@ def fix_of(claim_id: str, reading=None) -> dict:
     return fix
 
 
-def fixed_run(run, claim_id: str, reading=None):
-    return train_cnn(run, n_fc=6, **fix_of(claim_id, reading))
+def fixed_run(claim, claim_id: str, reading=None):
+    return train_cnn(claim, n_fc=6, **fix_of(claim_id, reading))
 
 
 FIX_READINGS = [(claim_id, reading) for claim_id in FIXES for reading in catalog.get(claim_id).readings]
 
 
-@pytest.mark.parametrize(("claim_id", "reading"), FIX_READINGS,
+@pytest.mark.parametrize(("claim_id", "reading"), FIX_READINGS, indirect=["reading"],
                          ids=[f"{claim_id}-{reading.name}" for claim_id, reading in FIX_READINGS])
-def test_fix(harness, claim_id, reading):
-    run = harness.start(claim_id, reading)
-    unfixed = pct(train_cnn(run, n_fc=6, activation="tanh").final("test_acc"))
-    result = fixed_run(run, claim_id, reading)
+def test_fix(claim, claim_id, reading):
+    unfixed = pct(train_cnn(claim, n_fc=6, activation="tanh").final("test_acc"))
+    result = fixed_run(claim, claim_id, reading)
     fixed = pct(result.final("test_acc"))
-    harness.conclude(run, {"unfixed": unfixed, "fixed": fixed, "n_test": len(cifar(run)[1]),
-                          "fix": fix_of(claim_id, reading)},
-                     curves={"fixed_test_acc": result.history["test_acc"].tolist(),
-                             "fixed_train_loss": result.history["train_loss"].tolist()})
+    claim.conclude({"unfixed": unfixed, "fixed": fixed, "n_test": len(cifar(claim)[1]),
+                    "fix": fix_of(claim_id, reading)},
+                   curves={"fixed_test_acc": result.history["test_acc"].tolist(),
+                           "fixed_train_loss": result.history["train_loss"].tolist()})
     assert np.isfinite(result.history["train_loss"]).all(), f"{claim_id}: the fixed net went non-finite"
 
 
 @for_each_reading("r002.fixes_below_best")
-def test_fixes_below_best(harness, reading):
-    run = harness.start("r002.fixes_below_best", reading)
-    five = pct(train_cnn(run, n_fc=5, activation="tanh").final("test_acc"))
-    fixed = {claim_id: pct(fixed_run(run, claim_id).final("test_acc")) for claim_id in FIXES}
-    harness.conclude(run, {"five": five, "fixed": fixed, "n_test": len(cifar(run)[1])})
+def test_fixes_below_best(harness, claim):
+    five = pct(train_cnn(claim, n_fc=5, activation="tanh").final("test_acc"))
+    fixed = {claim_id: pct(fixed_run(claim, claim_id).final("test_acc")) for claim_id in FIXES}
+    claim.conclude({"five": five, "fixed": fixed, "n_test": len(cifar(claim)[1])})
     assert len(five) == len(harness.seeds) and all(np.isfinite(five))

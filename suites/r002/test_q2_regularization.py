@@ -17,35 +17,34 @@ from harness.train import TrainConfig, evaluate
 CLASSES = [0, 1]  # airplane, automobile
 
 
-def regularizers(claim) -> dict:
+def regularizers(record) -> dict:
     """Each regularizer's model and loss settings, with the strengths of the claim record."""
-    p = claim.params
+    p = record.params
     return {"l1": ({}, dict(penalty="l1", penalty_weight=p["l1_weight"])),
             "l2": ({}, dict(penalty="l2", penalty_weight=p["l2_weight"])),
             "dropout": ({"dropout": p["dropout"]}, {})}
 
 
-def regularized_run(run, name: str, train_data, val_data):
-    model_extra, loss = regularizers(run.claim)[name]
-    cfg = TrainConfig(epochs=run.budget["epochs"], batch_size=4, optimizer="sgd", lr=0.01, momentum=0.9, **loss)
+def regularized_run(claim, name: str, train_data, val_data):
+    model_extra, loss = regularizers(claim.claim)[name]
+    cfg = TrainConfig(epochs=claim.budget["epochs"], batch_size=4, optimizer="sgd", lr=0.01, momentum=0.9, **loss)
     spec = dict(n_fc=2, activation="relu", num_classes=2, **model_extra)
-    return run.harness.trained(lambda: CifarCNN(**spec), spec, cfg, train_data, val_data)
+    return claim.harness.trained(lambda: CifarCNN(**spec), spec, cfg, train_data, val_data)
 
 
 @for_each_reading("r002.regularization_ranking")
-def test_regularization_ranking(harness, reading):
-    run = harness.start("r002.regularization_ranking", reading)
-    val_size = run.choices["val_size"]
-    train_data = run.data("cifar10", "train", per_class=run.budget["train_per_class"], select_classes=CLASSES)
-    val_data = run.data("cifar10", "test", select_classes=CLASSES, limit=val_size // 2 + val_size % 2)
+def test_regularization_ranking(claim):
+    val_size = claim.choices["val_size"]
+    train_data = claim.data("cifar10", "train", per_class=claim.budget["train_per_class"], select_classes=CLASSES)
+    val_data = claim.data("cifar10", "test", select_classes=CLASSES, limit=val_size // 2 + val_size % 2)
     assert len(val_data) >= val_size
     # Every reading's validation set is the first images of each class of the largest one: the nets train
     # once, validated on the largest set each epoch, and each reading evaluates the trained nets on its own.
-    largest = max(r.choices["val_size"] for r in run.claim.readings)
-    curve_data = run.data("cifar10", "test", select_classes=CLASSES, limit=largest // 2 + largest % 2)
-    results = {name: regularized_run(run, name, train_data, curve_data) for name in regularizers(run.claim)}
+    largest = max(r.choices["val_size"] for r in claim.record.readings)
+    curve_data = claim.data("cifar10", "test", select_classes=CLASSES, limit=largest // 2 + largest % 2)
+    results = {name: regularized_run(claim, name, train_data, curve_data) for name in regularizers(claim.claim)}
     final = {name: evaluate(r.model, val_data) for name, r in results.items()}  # (loss, accuracy) per member
-    harness.conclude(run, {
+    claim.conclude({
         "n_val": len(val_data),
         "acc": {name: (100 * acc).tolist() for name, (_, acc) in final.items()},
         "loss": {name: loss.tolist() for name, (loss, _) in final.items()},

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..claims.verdicts import judged
-from . import judge, policy_accuracy_part
+from harness.claims.verdicts import judged
+from harness.judges import judge, policy_accuracy_part
 
 
 @judge("control.cifar10_tutorial")

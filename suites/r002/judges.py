@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..claims.tolerance import ORDERING_MARGIN_PP
-from ..claims.verdicts import Verdict, all_cases_part, beside, judged, ordering_part, shown
-from ..stats import describe, mean_ci
-from . import PCT, PP, accuracy_order, judge, one_image, policy_accuracy_part, policy_change_part, policy_loss_part
+from harness.claims.tolerance import ORDERING_MARGIN_PP
+from harness.claims.verdicts import Verdict, all_cases_part, beside, judged, ordering_part, shown
+from harness.stats import describe, mean_ci
+from harness.judges import PCT, PP, accuracy_order, judge, one_image, policy_accuracy_part, policy_change_part, policy_loss_part
 
 
 def _loss_key(reading) -> str:

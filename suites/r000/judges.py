@@ -12,10 +12,10 @@ import ast
 
 import numpy as np
 
-from ..claims.verdicts import (Part, Verdict, all_cases_part, artifact_verdict, band_part, beside, figure_part,
-                               judged, ordering_part, per_seed_part, shown)
-from ..stats import accuracy_ci, describe, mean_ci
-from . import PCT, PP, accuracy_order, accuracy_part, judge, one_image
+from harness.claims.verdicts import (Part, Verdict, all_cases_part, artifact_verdict, band_part, beside, figure_part,
+                                     judged, ordering_part, per_seed_part, shown)
+from harness.stats import accuracy_ci, describe, mean_ci
+from harness.judges import PCT, PP, accuracy_order, accuracy_part, judge, one_image
 
 
 def _prints_as(value, figure, resolution) -> bool:
