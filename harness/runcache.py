@@ -16,7 +16,6 @@ part-way resumes from its last finished epoch, and its checkpoints go once its e
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -24,7 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
 from .atomic import atomic_path, write_text_atomic
@@ -70,18 +68,9 @@ def _rebuild(state: dict, model_fn: Callable, seeds: list[int], device) -> Ensem
 
 
 def serialize(result: TrainResult) -> dict:
-    """A :class:`TrainResult` as tensors, numbers and strings (what ``weights_only`` loading accepts)."""
-    return {
-        "format": FORMAT, "seeds": list(result.seeds), "model": _ensemble_state(result.model),
-        "ema": _ensemble_state(result.ema),
-        "history": {k: torch.from_numpy(np.asarray(v, dtype=np.float64)) for k, v in result.history.items()},
-        "nonfinite": json.dumps(result.nonfinite, default=str),
-        "grad_norms": {str(step): torch.from_numpy(np.asarray(g)) for step, g in result.grad_norms.items()},
-        "grad_norm_layers": list(result.grad_norm_layers), "seconds": float(result.seconds), "steps": int(result.steps),
-        "key": result.key, "steps_per_epoch": int(result.steps_per_epoch),
-        "snapshots": {str(epoch): _ensemble_state(model) for epoch, model in result.snapshots.items()},
-        "nan_from_step": None if result.nan_from_step is None else int(result.nan_from_step),
-    }
+    """A :class:`TrainResult` as tensors, numbers and strings (what ``weights_only`` loading accepts): each field
+    under its name, as its kind encodes it (:class:`harness.train.result.Kind`)."""
+    return {"format": FORMAT, **result.encode(_ensemble_state)}
 
 
 def deserialize(payload: dict, model_fn: Callable, device) -> TrainResult:
@@ -89,16 +78,7 @@ def deserialize(payload: dict, model_fn: Callable, device) -> TrainResult:
     if payload.get("format") != FORMAT:
         raise ValueError(f"cache entry format {payload.get('format')!r}, expected {FORMAT}")
     seeds = list(payload["seeds"])
-    return TrainResult(
-        seeds=seeds, model=_rebuild(payload["model"], model_fn, seeds, device),
-        ema=None if payload["ema"] is None else _rebuild(payload["ema"], model_fn, seeds, device),
-        history={k: v.numpy() for k, v in payload["history"].items()}, nonfinite=json.loads(payload["nonfinite"]),
-        grad_norms={int(step): g.numpy() for step, g in payload["grad_norms"].items()},
-        grad_norm_layers=list(payload["grad_norm_layers"]), seconds=float(payload["seconds"]),
-        steps=int(payload["steps"]), key=payload["key"], steps_per_epoch=int(payload["steps_per_epoch"]),
-        snapshots={int(e): _rebuild(s, model_fn, seeds, device) for e, s in payload["snapshots"].items()},
-        nan_from_step=None if payload["nan_from_step"] is None else int(payload["nan_from_step"]),
-    )
+    return TrainResult.decode(payload, lambda state: _rebuild(state, model_fn, seeds, device))
 
 
 class NotThisRun(ValueError):

@@ -17,10 +17,11 @@ import harness.session as session_module
 from harness.models import CifarCNN
 from harness.report import read_records
 from harness.runcache import RunCache, code_hash, deserialize, serialize
-from harness.train import Ensemble, TrainConfig, TrainResult, train
+from harness.train import TrainConfig, TrainResult, train
 
 from .test_engine import synthetic_data
 from .test_session import _harness
+from .test_train_result import full_run, same
 
 CFG = TrainConfig(epochs=2, batch_size=4, lr=0.01, momentum=0.9, snapshot_epochs=(1,), ema_decay=0.9,
                   grad_norm_steps=(0, 5))
@@ -53,35 +54,28 @@ def _run(harness, data, cfg=CFG):
     return harness.trained(lambda: CifarCNN(3, "tanh"), {"n_fc": 3, "activation": "tanh"}, cfg, data, data)
 
 
-def _same(a, b) -> bool:
-    """``a`` and ``b`` hold the same values, bit for bit, whatever their types (ensembles by their state)."""
-    if isinstance(a, Ensemble):
-        return isinstance(b, Ensemble) and _same(a.state_dict(), b.state_dict())
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, torch.Tensor):
-        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
-    return type(a) is type(b) and a == b
-
-
-def test_every_field_of_a_stored_run_loads_back_equal():
-    """Every field of TrainResult, a field added later included: each must differ from its default here (so that
-    its round trip is checked), and come back equal."""
-    data = synthetic_data(n=32)
-    result = train(lambda: CifarCNN(3, "tanh"), [0, 1], data, data, replace(CFG, watch_nonfinite=True))
-    result = replace(result, key="k", nan_from_step=7)  # a run gone all NaN: the one field a finite run leaves None
-    back = deserialize(serialize(result), lambda: CifarCNN(3, "tanh"), "cpu")
+def test_every_field_of_a_stored_run_loads_back_equal(tmp_path):
+    """Every field of TrainResult, a field added later included (full_run gives each a value other than its
+    default), stored and loaded through the cache: arrays bit for bit, ensembles by their state_dict tensors."""
+    run = full_run()
+    cache = RunCache(tmp_path)
+    cache.store(run.key, "c", run)  # the cache records the key it is stored under as the run's
+    back = cache.load(run.key, "c", lambda: CifarCNN(3, "tanh"), "cpu", run.seeds)
+    assert back is not None
     for f in dataclasses.fields(TrainResult):
-        value = getattr(result, f.name)
-        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            assert not _same(value, default), f"give {f.name} a value in this test: it is still its default"
-        assert value is not None, f"give {f.name} a value in this test"
-        assert _same(getattr(back, f.name), value), f"{f.name} does not survive the results cache"
+        assert same(getattr(back, f.name), getattr(run, f.name)), f"{f.name} does not survive the results cache"
+
+
+def test_the_stored_layout_is_each_field_under_its_name():
+    """What entries of format 2 hold, so that they load: a change here is a new FORMAT."""
+    payload = serialize(full_run())
+    assert set(payload) == {"format", *(f.name for f in dataclasses.fields(TrainResult))} and payload["format"] == 2
+    assert isinstance(payload["nonfinite"], str) and list(payload["grad_norms"]) == ["0", "5", "9"]
+    assert list(payload["snapshots"]) == ["1", "2"] and payload["nan_from_step"] == 12
+    assert all(isinstance(v, torch.Tensor) and v.dtype == torch.float64 for v in payload["history"].values())
+    assert all(isinstance(v, torch.Tensor) for v in payload["model"].values()) and isinstance(payload["seconds"], float)
+    back = deserialize(payload, lambda: CifarCNN(3, "tanh"), "cpu")
+    assert same(back.snapshots, full_run().snapshots) and back.nan_from_step == 12
 
 
 def test_a_second_identical_session_trains_nothing(tmp_path, monkeypatch):

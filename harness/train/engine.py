@@ -13,7 +13,7 @@ import collections
 import copy
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -28,6 +28,7 @@ from .ema import WeightEMA
 from .ensemble import Ensemble, build_members
 from .nonfinite import NonFiniteWatch
 from .per_member import PerMemberSGD
+from .result import TrainResult
 from .teacher_table import teacher_logit_table
 
 log = logging.getLogger("harness.train")
@@ -61,47 +62,6 @@ class TrainConfig:
     snapshot_epochs: tuple[int, ...] = ()  # keep a copy of the model after these epochs (1-based)
     eval_batch_size: int = 1000
     label: str = ""  # for progress lines and logs (Harness.trained sets it from the run's spec: progress.labels)
-
-
-@dataclass
-class TrainResult:
-    """What a run measured. Per-epoch arrays are ``members x epochs``."""
-
-    seeds: list[int]
-    model: Ensemble
-    ema: Ensemble | None
-    history: dict[str, np.ndarray]
-    nonfinite: list[dict] = field(default_factory=list)
-    grad_norms: dict[int, np.ndarray] = field(default_factory=dict)  # step -> members x layers
-    grad_norm_layers: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    steps: int = 0
-    key: str = ""  # the session's memo key of this run (its full specification), when trained through it
-    snapshots: dict[int, Ensemble] = field(default_factory=dict)  # epoch -> the model after it
-    steps_per_epoch: int = 0
-    nan_from_step: int | None = None  # every member (and its EMA) was all NaN here: later steps were not computed
-
-    def final(self, key: str) -> np.ndarray:
-        """Last-epoch value of history ``key`` for each member."""
-        return self.history[key][:, -1]
-
-    def truncated(self, epochs: int) -> "TrainResult":
-        """This run as it stood after ``epochs`` epochs: the same run cut short (its snapshot, its history).
-
-        With a constant learning rate and each member's data order drawn epoch by epoch from its own
-        generator, the first epochs of a longer run are exactly the shorter run (tests/test_engine.py).
-        """
-        if epochs not in self.snapshots:
-            raise KeyError(f"no snapshot after epoch {epochs}: train with snapshot_epochs=({epochs},); "
-                           f"snapshots: {sorted(self.snapshots)}")
-        cut = epochs * self.steps_per_epoch
-        return replace(self, model=self.snapshots[epochs], ema=None, history={k: v[:, :epochs] for k, v in
-                                                                               self.history.items()},
-                       nonfinite=[dict(e, step=e["step"] if e["step"] is not None and e["step"] < cut else None)
-                                  for e in self.nonfinite],
-                       grad_norms={s: g for s, g in self.grad_norms.items() if s < cut}, steps=cut,
-                       seconds=self.seconds * epochs / max(1, self.history["train_loss"].shape[1]), snapshots={},
-                       key=f"{self.key}[:{epochs} epochs]")
 
 
 # The optimizer's implementation is pinned so that a claim means the same on every device: CUDA
@@ -241,7 +201,7 @@ def train(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: D
         parts = [train(model_fn, [s], train_data, test_data, cfg,
                        None if teacher is None else Ensemble([teacher.member(i)]), on_step, checkpoint)
                  for i, s in enumerate(seeds)]
-        return _concat_results(parts)
+        return TrainResult.concat(parts)
     return _train_group(model_fn, seeds, train_data, test_data, cfg, teacher, on_step=on_step, checkpoint=checkpoint)
 
 
@@ -268,20 +228,9 @@ def train_together(model_fn: Callable[[], nn.Module], runs: Sequence[tuple[Seque
     result = _train_group(model_fn, seeds, train_data, test_data, base, None, member_hyper=hyper)
     parts, start = [], 0
     for member_seeds, _ in runs:
-        parts.append(_member_slice(result, start, start + len(member_seeds)))
+        parts.append(result.select(slice(start, start + len(member_seeds))))
         start += len(member_seeds)
     return parts
-
-
-def _member_slice(result: TrainResult, start: int, stop: int) -> TrainResult:
-    """Members ``start:stop`` of a run as a run of their own."""
-    def part(ensemble):
-        return None if ensemble is None else Ensemble([ensemble.member(i) for i in range(start, stop)])
-    return replace(result, seeds=result.seeds[start:stop], model=part(result.model), ema=part(result.ema),
-                   history={k: v[start:stop] for k, v in result.history.items()},
-                   nonfinite=result.nonfinite[start:stop],
-                   grad_norms={s: g[start:stop] for s, g in result.grad_norms.items()},
-                   snapshots={e: part(m) for e, m in result.snapshots.items()})
 
 
 def _train_group(model_fn, seeds, train_data: DeviceData, test_data, cfg: TrainConfig, teacher,
@@ -488,27 +437,11 @@ def placeholder(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_d
         seeds=seeds, model=model, ema=copy.deepcopy(model) if cfg.ema_decay is not None else None,
         history={k: np.full((len(seeds), cfg.epochs), np.nan) for k in _history_keys(cfg, test_data is not None)},
         nonfinite=[{"step": None, "tensor": None} for _ in seeds] if cfg.watch_nonfinite else [],
-        grad_norms={s: np.full((len(seeds), len(layers)), np.nan) for s in sorted(cfg.grad_norm_steps) if s < steps},
+        # float32, as a trained run keeps them
+        grad_norms={s: np.full((len(seeds), len(layers)), np.nan, dtype=np.float32) for s in sorted(cfg.grad_norm_steps)
+                    if s < steps},
         grad_norm_layers=layers, seconds=float("nan"), steps=steps, steps_per_epoch=per_epoch,
         snapshots={e: model for e in cfg.snapshot_epochs if e <= cfg.epochs})
-
-
-def _concat_results(parts: list[TrainResult]) -> TrainResult:
-    first = parts[0]
-    emas = [p.ema for p in parts]
-    return TrainResult(
-        seeds=[s for p in parts for s in p.seeds],
-        model=Ensemble.concat([p.model for p in parts]),
-        ema=None if emas[0] is None else Ensemble.concat(emas),
-        history={k: np.concatenate([p.history[k] for p in parts]) for k in first.history},
-        nonfinite=[r for p in parts for r in p.nonfinite],
-        grad_norms={s: np.concatenate([p.grad_norms[s] for p in parts]) for s in first.grad_norms},
-        grad_norm_layers=first.grad_norm_layers,
-        seconds=sum(p.seconds for p in parts), steps=first.steps, steps_per_epoch=first.steps_per_epoch,
-        # Every member all NaN from the step the last of them was found so (None while any is not).
-        nan_from_step=None if any(p.nan_from_step is None for p in parts) else max(p.nan_from_step for p in parts),
-        snapshots={e: Ensemble.concat([p.snapshots[e] for p in parts]) for e in first.snapshots},
-    )
 
 
 def with_overrides(cfg: TrainConfig, **changes) -> TrainConfig:
