@@ -219,25 +219,25 @@ def _require_data(root: Path) -> None:
         raise pytest.UsageError(f"--require-data: data missing or partial under {root}:\n" + "\n".join(lines))
 
 
-def _add_claims_dirs(config) -> list:
+def _add_claims_dirs(config) -> list[Path]:
     """Add the report folders of ``--claims-dir`` and of the test paths that hold a ``claims.toml`` (or whose
-    folders do) to the catalogue; returns those outside this repository's ``suites/``."""
+    folders do) to the catalogue; returns those of the given folders that hold report folders outside this
+    repository's ``suites/`` (their results go beside them)."""
     from harness.claims import catalog
 
-    added = []
-    for option in config.getoption("--claims-dir"):
+    given = [(Path(option), f"--claims-dir {option}: ") for option in config.getoption("--claims-dir")]
+    given += [(Path(str(arg).split("::")[0]), "") for arg in config.args]
+    own = []
+    for path, where in given:
+        if where == "" and not (path.is_dir() and catalog.folders_under(path.resolve())):
+            continue  # a test path that is no claims folder
         try:
-            added += catalog.add_dir(Path(option))
+            folders = catalog.add_dir(path)
         except (FileNotFoundError, ValueError) as exc:
-            raise pytest.UsageError(f"--claims-dir {option}: {exc}") from None
-    for arg in config.args:
-        path = Path(str(arg).split("::")[0])
-        if path.is_dir() and catalog.folders_under(path.resolve()):
-            try:
-                added += catalog.add_dir(path)
-            except ValueError as exc:
-                raise pytest.UsageError(str(exc)) from None
-    return [f for f in dict.fromkeys(added) if not f.builtin]
+            raise pytest.UsageError(f"{where}{exc}") from None
+        if any(not f.builtin for f in folders):
+            own.append(path.resolve())
+    return list(dict.fromkeys(own))
 
 
 def pytest_configure(config):
@@ -293,7 +293,7 @@ def pytest_configure(config):
     # Plan mode records nothing worth keeping: a claim found NOT RUN there goes to a scratch folder.
     # A GPU session's default folder is its own (results/full-gpu): never the committed CPU reference results/full.
     # A user's own claims never write into this repository's committed results/: theirs go beside their claims.
-    results_home = own_folders[0].path if own_folders else root
+    results_home = own_folders[0] if own_folders else root
     results_dir = (memo_dir / "plan-results") if planning else \
         Path(config.getoption("--results-dir") or results_home / "results" / results_name(profile, device.type)).resolve()
     if not planning and (results_dir == data_root.resolve() or data_root.resolve() in results_dir.parents):

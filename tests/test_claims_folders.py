@@ -1,0 +1,100 @@
+"""A report folder outside the repository: found, checked before training, and seen by every command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.cli import main
+
+from .helpers import SMOKE_ON_CPU
+
+RECORD = '''[report]
+title = "Report 901"
+
+[[claim]]
+id = "r901.beats_chance"
+section = "T1"
+statement = "s"
+metric = "m"
+check = "c"
+claimed = { chance = 10.0 }
+[claim.budget.smoke]
+epochs = 1
+[claim.budget.full]
+epochs = 1
+[[claim.readings]]
+name = "literal"
+why = "as stated"
+'''
+JUDGE = '''from harness.claims.verdicts import judged, per_seed_part
+from harness.judges import judge
+
+
+@judge("{claim_id}")
+def beats_chance(m, claim, reading):
+    part = per_seed_part("holds on every seed", [True, True], claimed="holds")
+    return judged([part], claimed="holds", measured=part.measured, headline=part)
+'''
+TEST = '''from harness.session import for_each_reading
+
+
+@for_each_reading("r901.beats_chance")
+def test_beats_chance(claim):
+    open("trained", "w").write("this test body ran")
+    claim.conclude({})
+'''
+
+
+def _folder(tmp_path: Path, judge_id: str | None = "r901.beats_chance") -> Path:
+    folder = tmp_path / "mine" / "r901"
+    folder.mkdir(parents=True)
+    (folder / "claims.toml").write_text(RECORD)
+    (folder / "judges.py").write_text("" if judge_id is None else JUDGE.format(claim_id=judge_id))
+    (folder / "test_r901.py").write_text(TEST)
+    return folder
+
+
+def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider",
+                           "-q", *SMOKE_ON_CPU, *args], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+
+def test_a_claim_test_without_a_judge_stops_the_session_at_collection_before_its_body_runs(tmp_path):
+    _folder(tmp_path, judge_id=None)
+    done = _pytest(tmp_path, "mine")
+    assert done.returncode == 4, done.stdout + done.stderr  # a usage error
+    assert "test_r901.py::test_beats_chance[literal]" in done.stderr and "r901.beats_chance has no judge" in done.stderr
+    assert "judges.py" in done.stderr
+    assert not (tmp_path / "trained").exists() and not list((tmp_path / "mine").rglob("records"))
+
+
+def test_validate_names_a_misspelt_judge_id_and_a_pin_of_no_claim_without_training(tmp_path, capsys):
+    folder = _folder(tmp_path, judge_id="r901.beats_chanse")
+    (folder / "pinned_verdicts.json").write_text(json.dumps({"r901.gone|literal": ["REPRODUCED"]}))
+    assert main(["claims", "validate", str(tmp_path / "mine")]) == 1
+    out = capsys.readouterr().out
+    assert "r901.beats_chance: no judge" in out and "@judge('r901.beats_chanse') names no claim" in out
+    assert "pins 'r901.gone|literal', but r901.gone is no claim of this folder" in out
+    assert not (tmp_path / "trained").exists()
+
+
+def test_an_outside_folder_s_results_go_beside_it_and_its_pins_beside_its_claims(tmp_path, capsys):
+    folder = _folder(tmp_path)
+    done = _pytest(tmp_path, "mine")
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = tmp_path / "mine" / "results" / "smoke"
+    (record,) = (results / "records").glob("*.json")
+    assert json.loads(record.read_text())["claim_folder"] == str(folder.resolve())
+    # A full run's claims.csv (made from the smoke one here): the pin finds the claim through the records alone.
+    full = tmp_path / "full"
+    (full / "records").mkdir(parents=True)
+    (full / "records" / record.name).write_text(record.read_text())
+    rows = (results / "claims.csv").read_text().replace(",smoke,", ",full,")
+    (full / "claims.csv").write_text(rows)
+    assert main(["claims", "pin", str(full / "claims.csv")]) == 0, capsys.readouterr().err
+    assert str(folder / "pinned_verdicts.json") in capsys.readouterr().out
+    measured = rows.splitlines()[1].split(",")[2]  # the verdict the session recorded
+    assert json.loads((folder / "pinned_verdicts.json").read_text()) == {"r901.beats_chance|literal": [measured]}
