@@ -94,3 +94,13 @@ def pins(tmp_path, monkeypatch):
 
     monkeypatch.setattr(catalog.ReportFolder, "pinned_file", pinned_file)
     return lambda name, device_type="cpu": pinned_file(catalog.folder(name), device_type)
+
+
+@pytest.fixture(autouse=True)
+def _catalogue_as_discovered():
+    """Each test starts, and leaves, the catalogue with the discovered report folders only: a folder one test adds
+    (its own tmp_path) is never another's."""
+    from harness.claims import catalog
+
+    yield
+    catalog.forget_added_dirs()

@@ -246,6 +246,12 @@ def _discovered_dirs() -> list[Path]:
     return dirs + _added_dirs
 
 
+def forget_added_dirs() -> None:
+    """Drop every folder :func:`add_dir` added (tests: each starts from the discovered folders)."""
+    _added_dirs.clear()
+    _catalog.cache_clear()
+
+
 def add_dir(path: Path) -> list[ReportFolder]:
     """Add the report folder ``path`` (or the report folders it holds) to the catalogue; returns them.
 
@@ -293,10 +299,11 @@ def add_dirs_of(records: list[dict]) -> None:
     ``claim_folder``), where those folders still exist: every command that reads records sees their claims."""
     known = _catalog()[1]
     for record in records:
-        where = record.get("claim_folder") or ""
-        path = Path(where)
-        if record.get("claim_id") not in known and path.is_absolute() and (path / CLAIMS_FILE).is_file():
-            add_dir(path)
+        path = Path(record.get("claim_folder") or "")
+        claim = known.get(record.get("claim_id"))
+        if path.is_absolute() and (path / CLAIMS_FILE).is_file() and (
+                claim is None or Path(claim.folder).resolve() != path.resolve()):
+            add_dir(path)  # a folder of the same name elsewhere is an error naming both
             known = _catalog()[1]
 
 
