@@ -462,8 +462,7 @@ class ClaimRun:
                 curves: dict | None = None, notes: str = "", seeds: list[int] | None = None,
                 claimed_value: float | None = None, parts: list | None = None,
                 measurements: dict | None = None) -> ClaimResult:
-        reading_text = self.reading.why + (
-            " (" + ", ".join(f"{k}={v}" for k, v in self.reading.choices.items()) + ")" if self.reading.choices else "")
+        reading_text = self.reading.text()
         return ClaimResult(
             claim_id=self.claim.id, reading=self.reading.name, verdict=Verdict(verdict), claimed=claimed,
             measured=measured, unit=self.claim.unit, metric=self.claim.metric, claimed_value=claimed_value,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import tomllib
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,14 +21,48 @@ CUDA_PINNED_FILE = CATALOG_DIR / "pinned_verdicts_cuda.json"  # CUDA's, pinned f
 PINNED_DEVICE_TYPES = ("cpu", "cuda")
 
 
-def _load_report(path: Path) -> list[Claim]:
-    data = tomllib.loads(path.read_text())
-    report = path.stem[1:] if path.stem.startswith("r") else path.stem
+REQUIRED = ("id", "section", "statement", "metric", "check")  # every [[claim]] table's keys without a default
+
+
+def load_file(path: Path) -> list[Claim]:
+    """The claims of one TOML claim file, checked, in the file's order; nothing is registered.
+
+    Every claim file is read here (the catalogue's own, :func:`add_file`'s, and another report's file judged by
+    ``python -m harness judge``), so a check added here applies to all of them. The file's name less ``.toml``
+    names the report, less a leading ``r`` before a digit (``r002.toml`` → ``002``, ``alice.toml`` → ``alice``).
+    FileNotFoundError for a missing file; ValueError naming the file (and the claim, the key) for a file that is
+    not TOML, holds no ``[[claim]]`` table, lacks a required key, defines a claim or a reading twice, or has a bad
+    budget.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such claim file (a TOML file with [[claim]] tables)")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a TOML claim file ({exc})") from None
+    raws = data.get("claim", [])
+    if not isinstance(raws, list) or not raws:
+        raise ValueError(f"{path}: holds no [[claim]] tables")
+    report = path.stem[1:] if re.fullmatch(r"r\d.*", path.stem) else path.stem
     defaults = data.get("defaults", {})
-    claims = []
-    for raw in data.get("claim", []):
+    claims: list[Claim] = []
+    for k, raw in enumerate(raws, 1):
+        missing = [key for key in REQUIRED if key not in raw]
+        if missing:
+            raise ValueError(f"{path}: claim {raw.get('id', f'#{k}')}: no {', '.join(missing)} (every [[claim]] "
+                             f"needs {', '.join(REQUIRED)})")
+        if any(c.id == raw["id"] for c in claims):
+            raise ValueError(f"{path}: claim {raw['id']} is defined twice")
         readings = raw.get("readings") or defaults.get("readings") or [
             {"name": "literal", "choices": {}, "why": "the report's setup as stated"}]
+        names = []
+        for r in readings:
+            if not isinstance(r, dict) or "name" not in r or "why" not in r:
+                raise ValueError(f"{path}: claim {raw['id']}: a reading without a name or a why ({r!r})")
+            if r["name"] in names:
+                raise ValueError(f"{path}: claim {raw['id']}: reading {r['name']!r} is defined twice")
+            names.append(r["name"])
         claims.append(Claim(
             id=raw["id"], report=report, section=raw["section"], statement=raw["statement"],
             metric=raw["metric"], unit=raw.get("unit", ""), claimed=dict(raw.get("claimed", {})),
@@ -64,7 +101,7 @@ def _catalog() -> dict[str, Claim]:
     claims: dict[str, Claim] = {}
     # The control first: every CIFAR-10 verdict rests on it, so tables list it at the top.
     for path in sorted(CATALOG_DIR.glob("*.toml"), key=lambda p: (not p.stem.startswith("control"), p.stem)):
-        for claim in _load_report(path):
+        for claim in load_file(path):
             if claim.id in claims:
                 raise ValueError(f"{path}: claim {claim.id} is defined twice")
             claims[claim.id] = claim
@@ -77,11 +114,8 @@ def add_file(path: Path) -> list[Claim]:
     The file's name less ``.toml`` names the report (``r100.toml`` → report ``100``). Adding the
     same file again is a no-op; an id that another file already defines is a ValueError.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such claim file (a TOML file with [[claim]] tables)")
+    added = load_file(path)
     claims = _catalog()
-    added = _load_report(path)
     for claim in added:
         if claim.id in claims and claims[claim.id] != claim:
             raise ValueError(f"{path}: claim {claim.id} is already defined elsewhere in the catalogue")
@@ -90,23 +124,48 @@ def add_file(path: Path) -> list[Claim]:
     return added
 
 
+# Another report's claims standing in for the catalogue while its tables are written (:func:`scoped`): a context
+# variable, so the stand-in ends with its block and never reaches another thread's or a later caller's lookups.
+_SCOPE: ContextVar[tuple[dict[str, Claim], str] | None] = ContextVar("claims_scope", default=None)
+
+
+@contextlib.contextmanager
+def scoped(claims: list[Claim], source: Path | str):
+    """Within the block, :func:`get`, :func:`all_claims` and :func:`order_key` see ``claims`` (loaded from
+    ``source`` by :func:`load_file`) and nothing else: the tables, plots and re-judging of another report's file
+    read its records (claimed figures, statements, readings) instead of the catalogue's. Nothing is registered; the
+    catalogue is whole again when the block ends, by an exception too."""
+    token = _SCOPE.set(({c.id: c for c in claims}, str(source)))
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def _current() -> tuple[dict[str, Claim], str]:
+    scope = _SCOPE.get()
+    return (_catalog(), f"{CATALOG_DIR}/*.toml") if scope is None else scope
+
+
 def all_claims() -> list[Claim]:
-    """Every claim, report by report in catalogue order."""
-    return list(_catalog().values())
+    """Every claim, report by report in catalogue order (within :func:`scoped`, its claims in their file's order)."""
+    return list(_current()[0].values())
 
 
 def get(claim_id: str) -> Claim:
-    """The claim ``claim_id``; KeyError naming the catalogue otherwise."""
+    """The claim ``claim_id`` (within :func:`scoped`, of its claims); KeyError naming where it was looked for."""
+    claims, where = _current()
     try:
-        return _catalog()[claim_id]
+        return claims[claim_id]
     except KeyError:
-        raise KeyError(f"no claim {claim_id!r} in {CATALOG_DIR}/*.toml") from None
+        raise KeyError(f"no claim {claim_id!r} in {where}") from None
 
 
 def order_key(claim_id: str, reading: str) -> tuple:
-    """Sort key: catalogue order of the claim, then of the reading."""
-    ids = list(_catalog())
-    claim = _catalog().get(claim_id)
+    """Sort key: catalogue order of the claim, then of the reading (within :func:`scoped`, its file's order)."""
+    catalogue = _current()[0]
+    ids = list(catalogue)
+    claim = catalogue.get(claim_id)
     names = [r.name for r in claim.readings] if claim else []
     return (ids.index(claim_id) if claim_id in ids else len(ids), names.index(reading) if reading in names else len(names), reading)
 
