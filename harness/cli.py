@@ -1,4 +1,5 @@
-"""``python -m harness``: the data, the claim catalogue, the cost plan, the results cache, merging and comparing results."""
+"""``python -m harness``: the data, the claim catalogue, the cost plan, the results cache, merging, re-judging
+and comparing results, and judging another report's claims from stored measurements."""
 
 from __future__ import annotations
 
@@ -85,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
                                                               "(default: harness.stability.DRAWS)")
     _claims_dir_arg(rej)
 
+    jud = sub.add_parser("judge", help="judge another report's claims (the same claim ids, its own claimed figures, "
+                                       "statements and readings) from a results folder's stored measurements, "
+                                       "without training, and write its tables")
+    jud.add_argument("results", type=Path, help="the results folder whose records hold the measurements (e.g. "
+                                                "results/full); only read")
+    jud.add_argument("--claims", type=Path, required=True,
+                     help="the other report's claim file, shaped as harness/claims/catalog/r002.toml with its claim "
+                          "ids (e.g. examples/r002-student-b.toml); its name names the report")
+    jud.add_argument("--out", type=Path, required=True, help="a new or empty folder for its records, tables, "
+                                                             "claims.csv and plots")
+    jud.add_argument("--draws", type=int, default=None, help="bootstrap replicates for each stability figure "
+                                                              "(default: harness.stability.DRAWS)")
+
     cmp = sub.add_parser("compare", help="what changed between two result sets; exit 1 when a verdict changed")
     cmp.add_argument("old", type=Path, help="a results folder or its claims.csv (the reference)")
     cmp.add_argument("new", type=Path, help="a results folder or its claims.csv (the run to check)")
@@ -169,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
 
             summary = rejudge(args.results, draws=args.draws)
             print(summary.markdown(), end="")
+        elif args.command == "judge":
+            from .report.judge_other import judge_against
+
+            print(judge_against(args.claims, args.results, args.out, draws=args.draws).markdown(), end="")
         elif args.command == "compare":
             from .report.compare import TIMING_CHANGES, compare, compare_markdown
 

@@ -482,8 +482,7 @@ class ClaimMeasurement:
                 curves: dict | None = None, notes: str = "", seeds: list[int] | None = None,
                 claimed_value: float | None = None, parts: list | None = None,
                 measurements: dict | None = None) -> ClaimResult:
-        reading_text = self.reading.why + (
-            " (" + ", ".join(f"{k}={v}" for k, v in self.reading.choices.items()) + ")" if self.reading.choices else "")
+        reading_text = self.reading.text()
         return ClaimResult(
             claim_id=self.record.id, reading=self.reading.name, verdict=Verdict(verdict), claimed=claimed,
             measured=measured, unit=self.record.unit, metric=self.record.metric, claimed_value=claimed_value,

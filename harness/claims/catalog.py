@@ -18,12 +18,15 @@ The folder's name names the report (``r002`` is report ``002``; ``control``), an
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib.util
 import json
 import os
+import re
 import sys
 import tomllib
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import metadata
@@ -98,8 +101,9 @@ class ReportFolder:
 
 
 def report_of(name: str) -> str:
-    """The report a folder checks, from its name: ``r002`` → ``002``; another name is the report's own."""
-    return name[1:] if name[:1] == "r" and name[1:].isdigit() else name
+    """The report a folder (or a claim file) checks, from its name: a leading ``r`` before a digit dropped (``r002``
+    → ``002``, ``r002-student-b`` → ``002-student-b``); another name is the report's own (``control``)."""
+    return name[1:] if re.fullmatch(r"r\d.*", name) else name
 
 
 # -- loading one file ------------------------------------------------------------------------------------------
@@ -162,11 +166,23 @@ def _checked_budget(path: Path, claim_id: str, budget: dict) -> dict:
     return budget
 
 
-def load_file(path: Path, name: str | None = None) -> tuple[dict, list[Claim]]:
-    """The ``[report]`` table and the claims of one claim file, checked, without adding them to the catalogue.
+def load_file(path: Path) -> list[Claim]:
+    """The claims of one claim file, checked, in the file's order, without adding them to the catalogue.
 
-    ``name`` is the report folder's name every claim id must start with (default: the file's folder, or the file's
-    name less ``.toml`` for a file named otherwise than ``claims.toml``). Every table is checked against the keys
+    Every claim file is read through here (a report folder's ``claims.toml``, and another report's file judged by
+    ``python -m harness judge``), so every check applies to all of them. A ``claims.toml`` names its report by its
+    folder, whose name every claim id starts with; another file by its name less ``.toml`` (less a leading ``r``
+    before a digit: ``r002-student-b.toml`` → ``002-student-b``), its ids unchecked (they are the ids of the claims
+    it re-states). See :func:`_read_file` for the checks.
+    """
+    return _read_file(Path(path), Path(path).parent.name if Path(path).name == CLAIMS_FILE else None)[1]
+
+
+def _read_file(path: Path, name: str | None) -> tuple[dict, list[Claim]]:
+    """The ``[report]`` table and the claims of one claim file, checked.
+
+    ``name``: the report folder's name every claim id must start with (None: a file outside a report folder,
+    named by its file). Every table is checked against the keys
     it may hold (:data:`CLAIM_KEYS`, :data:`DEFAULT_KEYS`, :data:`READING_KEYS`, :data:`REPORT_KEYS`); a missing
     required key, a value of the wrong kind, a verdict name the harness does not know, or a budget that cannot be
     trained is a :class:`ClaimRecordError` naming the file, the claim and the key.
@@ -178,8 +194,9 @@ def load_file(path: Path, name: str | None = None) -> tuple[dict, list[Claim]]:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ClaimRecordError(f"{path}: not valid TOML ({exc})") from None
-    name = name or (path.parent.name if path.name == CLAIMS_FILE else path.stem)
     _refuse_unknown(data, FILE_KEYS, str(path))
+    if not isinstance(data.get("claim"), list) or not data["claim"]:
+        raise ClaimRecordError(f"{path}: holds no [[claim]] tables")
     info = data.get("report", {})
     _refuse_unknown(info, REPORT_KEYS, f"{path}: [report]")
     for key in ("title", "source"):
@@ -195,7 +212,7 @@ def load_file(path: Path, name: str | None = None) -> tuple[dict, list[Claim]]:
         for key in REQUIRED_CLAIM_KEYS:
             if not isinstance(raw.get(key), str) or not raw[key]:
                 raise ClaimRecordError(f"{where}: give its {key} (a non-empty string)")
-        if not raw["id"].startswith(f"{name}."):
+        if name is not None and not raw["id"].startswith(f"{name}."):
             raise ClaimRecordError(f"{where}: a claim id of report folder {name!r} starts with '{name}.'")
         reachable = tuple(_typed(raw, "reachable", list, where, ["REPRODUCED", "NOT REPRODUCED"]))
         unknown = sorted(set(reachable) - set(VERDICT_NAMES))
@@ -205,7 +222,7 @@ def load_file(path: Path, name: str | None = None) -> tuple[dict, list[Claim]]:
         readings = _readings(raw["readings"], where) if "readings" in raw else default_readings or (
             Reading("literal", {}, "the report's setup as stated"),)
         claims.append(Claim(
-            id=raw["id"], report=report_of(name), section=raw["section"], statement=raw["statement"],
+            id=raw["id"], report=report_of(name or path.stem), section=raw["section"], statement=raw["statement"],
             metric=raw["metric"], unit=_typed(raw, "unit", str, where, ""), claimed=dict(claimed),
             check=raw["check"],
             setup={**defaults.get("setup", {}), **_typed(raw, "setup", dict, where, {})},
@@ -280,7 +297,7 @@ def _catalog() -> tuple[dict[str, ReportFolder], dict[str, Claim]]:
     folders: dict[str, ReportFolder] = {}
     claims: dict[str, Claim] = {}
     paths = list(dict.fromkeys(p.resolve() for d in _discovered_dirs() for p in folders_under(Path(d))))
-    loaded = [(p, *load_file(p / CLAIMS_FILE, p.name)) for p in paths]
+    loaded = [(p, *_read_file(p / CLAIMS_FILE, p.name)) for p in paths]
     # The control first: every CIFAR-10 verdict rests on it, so tables list it at the top.
     for path, info, mine in sorted(loaded, key=lambda t: (not any(c.control for c in t[2]), t[0].name)):
         if path.name in folders:
@@ -334,25 +351,51 @@ def report_title(report: str) -> str:
     return f"Report {report}"
 
 
+# Another report's claims standing in for the catalogue while its tables are written (:func:`scoped`): a context
+# variable, so the stand-in ends with its block and never reaches another thread's or a later caller's lookups.
+_SCOPE: ContextVar[tuple[dict[str, Claim], str] | None] = ContextVar("claims_scope", default=None)
+
+
+@contextlib.contextmanager
+def scoped(claims: list[Claim], source: Path | str):
+    """Within the block, :func:`get`, :func:`all_claims` and :func:`order_key` see ``claims`` (loaded from
+    ``source`` by :func:`load_file`) and nothing else: the tables, plots and re-judging of another report's file
+    read its records (claimed figures, statements, readings) instead of the catalogue's. Nothing is registered; the
+    catalogue is whole again when the block ends, by an exception too."""
+    token = _SCOPE.set(({c.id: c for c in claims}, str(source)))
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def _current() -> tuple[dict[str, Claim], str]:
+    scope = _SCOPE.get()
+    if scope is not None:
+        return scope
+    where = ", ".join(str(f.path) for f in folders())
+    return _catalog()[1], f"the report folders {where} (another folder: --claims-dir DIR, ${CLAIMS_DIRS_ENV})"
+
+
 def all_claims() -> list[Claim]:
-    """Every claim, report by report in catalogue order."""
-    return list(_catalog()[1].values())
+    """Every claim, report by report in catalogue order (within :func:`scoped`, its claims in their file's order)."""
+    return list(_current()[0].values())
 
 
 def get(claim_id: str) -> Claim:
-    """The claim ``claim_id``; KeyError naming where claims are looked for otherwise."""
+    """The claim ``claim_id`` (within :func:`scoped`, of its claims); KeyError naming where it was looked for."""
+    claims, where = _current()
     try:
-        return _catalog()[1][claim_id]
+        return claims[claim_id]
     except KeyError:
-        where = ", ".join(str(f.path) for f in folders())
-        raise KeyError(f"no claim {claim_id!r} in the report folders {where} (another folder: --claims-dir DIR, "
-                       f"${CLAIMS_DIRS_ENV})") from None
+        raise KeyError(f"no claim {claim_id!r} in {where}") from None
 
 
 def order_key(claim_id: str, reading: str) -> tuple:
-    """Sort key: catalogue order of the claim, then of the reading."""
-    ids = list(_catalog()[1])
-    claim = _catalog()[1].get(claim_id)
+    """Sort key: catalogue order of the claim, then of the reading (within :func:`scoped`, its file's order)."""
+    catalogue = _current()[0]
+    ids = list(catalogue)
+    claim = catalogue.get(claim_id)
     names = [r.name for r in claim.readings] if claim else []
     return (ids.index(claim_id) if claim_id in ids else len(ids), names.index(reading) if reading in names else len(names), reading)
 

@@ -17,6 +17,10 @@ class Reading:
     choices: dict
     why: str
 
+    def text(self) -> str:
+        """The reading in words, with its choices: what a record keeps as ``reading_text``."""
+        return self.why + (" (" + ", ".join(f"{k}={v}" for k, v in self.choices.items()) + ")" if self.choices else "")
+
 
 @dataclass(frozen=True)
 class Claim:

@@ -160,6 +160,8 @@ def plot_forest(lines: list[Line], title: str, path: Path) -> Path:
 
 def write_forests(results_dir: Path, records: list[dict], report_of, profile: str) -> list[Path]:
     """A forest plot for each report of ``records`` with a judged figure; a report without one loses its old one."""
+    from .tables import report_title
+
     written = []
     reports = list(dict.fromkeys(report_of(r) for r in records))
     for report in reports:
@@ -168,9 +170,8 @@ def write_forests(results_dir: Path, records: list[dict], report_of, profile: st
         if not lines:
             path.unlink(missing_ok=True)
             continue
-        name = f"Report {report}" if report[0].isdigit() else "Positive controls"
-        title = (f"{name} — {profile} profile: each judged figure's measured interval (coloured by its verdict) "
-                 "beside the claim;\neach line on its own scale, its numbers on the right (measured [interval] vs "
-                 "claimed band)")
+        title = (f"{report_title(report)} — {profile} profile: each judged figure's measured interval (coloured by "
+                 "its verdict) beside the claim;\neach line on its own scale, its numbers on the right (measured "
+                 "[interval] vs claimed band)")
         written.append(plot_forest(lines, title, path))
     return written

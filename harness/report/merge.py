@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .store import RECORDS, read_records
+from .store import RECORDS, read_records, refuse_other_reports
 
 
 class MixedRecords(ValueError):
@@ -28,9 +28,12 @@ def merge_records(sources: list[Path], out: Path, allow_mixed: bool = False) -> 
     Records of one claim and reading found twice are refused, and so are records of different commits, profiles
     or devices (a CPU and a GPU, or two GPU models: their figures differ by round-off, and each device type has its
     own pinned reference) unless ``allow_mixed`` (the header then names every commit and device). ``out`` must be a
-    new folder or one without records: records already there would join the tables past these checks.
+    new folder or one without records: records already there would join the tables past these checks. A source
+    that ``python -m harness judge`` wrote (judged against another report's file) is refused, naming that file.
     """
     _check_out(sources, Path(out))
+    for source in sources:
+        refuse_other_reports(source, "python -m harness report", "would table them under the catalogue's claims")
     records, origin = [], {}
     for source in sources:
         found = read_records(source)

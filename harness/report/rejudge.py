@@ -18,7 +18,7 @@ from ..claims.record import json_safe
 from ..judges import judge_claim
 from ..stability import DRAWS, stability
 from .environment import git_commit
-from .store import RECORDS
+from .store import RECORDS, refuse_other_reports
 
 log = logging.getLogger("harness")
 
@@ -64,13 +64,18 @@ def rejudge_record(record: dict, draws: int = DRAWS, commit: str = "") -> dict:
 
 def rejudge(results_dir: Path, draws: int | None = None) -> Rejudged:
     """Re-judge every record under ``results_dir`` and rewrite its tables and plots; a record that cannot be judged
-    (malformed, an unknown claim or reading, a missing measurement) is skipped with its file named, and kept."""
-    from . import write_results
+    (malformed, an unknown claim or reading, a missing measurement) is skipped with its file named, and kept.
 
+    A folder ``python -m harness judge`` wrote (records judged against another report's file) is a ValueError
+    before anything is rewritten: judged against the catalogue, its tables would carry the wrong report's claims.
+    """
+    from . import write_results
     results_dir = Path(results_dir)
     folder = results_dir / RECORDS
     if not folder.is_dir():
         raise FileNotFoundError(f"{results_dir}: no {RECORDS}/ folder; give a results folder a session wrote")
+    refuse_other_reports(results_dir, "python -m harness rejudge",
+                         "would judge them against the catalogue's claims")
     out = Rejudged(results_dir)
     commit = git_commit(Path(__file__).resolve().parents[2])
     environment = None

@@ -16,6 +16,7 @@ from ..claims.verdicts import Verdict
 from ..atomic import write_json_atomic
 
 RECORDS = "records"
+JUDGE_COMMAND = "python -m harness judge"  # what writes records judged against another report's claim file
 log = logging.getLogger("harness")
 
 
@@ -76,3 +77,18 @@ def read_records(results_dir: Path) -> list[dict]:
 
     catalog.add_dirs_of(records)  # a record of a claims folder outside the repository brings its claims
     return records
+
+
+def refuse_other_reports(results_dir: Path, command: str, why: str) -> None:
+    """ValueError where a record under ``results_dir`` was judged against another report's file by ``judge``:
+    ``command`` takes measured records judged against the catalogue, and ``why`` says what it would do with these."""
+    for path in sorted((Path(results_dir) / RECORDS).glob("*.json")):
+        try:
+            judged = json.loads(path.read_text()).get("judged") or {}
+        except (OSError, ValueError, AttributeError):
+            continue  # the command itself names a malformed record
+        if isinstance(judged, dict) and judged.get("claims"):
+            raise ValueError(f"{results_dir}: its records were judged against {judged['claims']} by "
+                             f"`{JUDGE_COMMAND}`, and `{command}` {why}; judge that file again from the measurements: "
+                             f"`{JUDGE_COMMAND} --claims {judged['claims']} "
+                             f"{judged.get('measurements', 'RESULTS_DIR')} --out NEW`")

@@ -134,6 +134,10 @@ CUDA_VERSION_LABELS = (("cudnn", "cuDNN"), ("driver", "driver"), ("cuda_driver_a
 def _header(environment: dict, records: list[dict]) -> str:
     commits = sorted({r["environment"]["commit"] for r in records})
     judged = sorted({r["judged"]["commit"] for r in records if r.get("judged")})
+    by = sorted({r["judged"].get("by", "python -m harness rejudge") for r in records if r.get("judged")})
+    # Another report's claims judged from these measurements (python -m harness judge): said, with the file's hash.
+    against = sorted({(j["claims"], j.get("claims_sha256", ""), j.get("measurements", "?"))
+                      for r in records if "claims" in (j := r.get("judged") or {})})
     data = sorted({form for r in records for form in r.get("data_form", "").split("; ") if form})
     # Merged shards may come from processes set up differently: name each allocator their records were made under.
     allocators = sorted({r["environment"]["allocator"] for r in records if "allocator" in r["environment"]}) or \
@@ -154,8 +158,11 @@ def _header(environment: dict, records: list[dict]) -> str:
         *([f"- allocator: {'; '.join(allocators)}" + (" (records differ)" if len(allocators) > 1 else "")]
           if allocators else []),
         "- data: " + ("; ".join(data) if data else "none") + " (each claim's splits and subsets: the report tables)",
-        *([f"- judged: commit {', '.join(judged)} (`python -m harness rejudge`, from the stored measurements)"]
+        *([f"- judged: commit {', '.join(judged)} ({', '.join(f'`{b}`' for b in by)}, from the stored measurements)"]
           if judged else []),
+        *[f"- judged against: `{file}` (sha256 {sha[:12]}) from the measurements of `{source}`: the statements, "
+          "claimed figures and readings are that file's; the figures, seeds and environment are the measuring "
+          "session's" for file, sha, source in against],
     ]
     return "\n".join(lines)
 
@@ -295,8 +302,8 @@ def summary_rows(records: list[dict], profile: str, here: bool = False) -> list[
             rows.append(cells)
         lines += _table(header, rows)
     if not_run:
-        lines += ["", f"**NOT RUN** ({len(not_run)}): each needs more than this session had; the estimate and its "
-                  "basis are in the detail.", ""]
+        lines += ["", f"**NOT RUN** ({len(not_run)}): not measured; each row says what measuring it needs, the detail "
+                  "has the whole note (an estimate with its basis).", ""]
         rows = []
         for r in not_run:
             cells = [f"[{r['claim_id']}]({detail_link(r, here)})", _cell(r["reading"]), ""]
@@ -339,7 +346,9 @@ def _forest_image(results_dir_plots: set[str] | None, report: str) -> list[str]:
     return [f"![Forest plot of report {report}: each judged figure's interval beside the claim](plots/{name})", ""]
 
 
-def _report_title(report: str) -> str:
+def report_title(report: str) -> str:
+    """A report's name in the tables and its forest plot: its folder's ``[report] title`` (``Report 002``,
+    ``Positive controls``), else ``Report <name>`` (another report's file judged by ``python -m harness judge``)."""
     return catalog.report_title(report)
 
 
@@ -381,12 +390,12 @@ def summary_markdown(records: list[dict], environment: dict, plots: set[str] | N
         *([SMOKE_NOTE, ""] if profile != "full" else []), *_control_warning(records),
         "Verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; wall time of the claims {total_wall:.0f} s"
         + _runs_note(records) + ".",
-        "", "Reports: " + " · ".join(f"[{_report_title(rep)}](#{_report_anchor(rep)})" for rep in reports)
+        "", "Reports: " + " · ".join(f"[{report_title(rep)}](#{_report_anchor(rep)})" for rep in reports)
         + " · [how to read these tables](#legend) · machine-readable: [claims.csv](claims.csv)", "",
     ]
     for report in reports:
         mine = [r for r in records if _report_of(r) == report]
-        parts += [f'<a id="{_report_anchor(report)}"></a>', "", f"## {_report_title(report)}", "",
+        parts += [f'<a id="{_report_anchor(report)}"></a>', "", f"## {report_title(report)}", "",
                   counts_line(mine, records, profile), "", *_forest_image(plots, report),
                   *summary_rows(mine, profile), "",
                   f"Every claim's detail, readings and curves: [{_report_file(report)}]({_report_file(report)}).", ""]
@@ -498,7 +507,7 @@ def report_markdown(report: str, records: list[dict], environment: dict, plots: 
     profile = environment["profile"]
     all_records = _sorted(records)
     records = [r for r in all_records if _report_of(r) == report]
-    out = [f"# {_report_title(report)} — {profile} profile", "", _header(environment, records), "",
+    out = [f"# {report_title(report)} — {profile} profile", "", _header(environment, records), "",
            *([SMOKE_NOTE, ""] if profile != "full" else []), counts_line(records, all_records, profile), "",
            *_forest_image(plots, report), *summary_rows(records, profile, here=True), "",
            "[How to read these tables](#legend) · [all reports](README.md)", ""]
