@@ -51,7 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     _claims_dir_arg(pin)
 
     cache = sub.add_parser("cache", help="the results cache of finished training runs")
-    cache.add_argument("action", choices=["status", "clear"])
+    cache.add_argument("action", choices=["status", "prune", "clear"],
+                       help="status: each entry with its size and state (current; stale, saying what changed; from "
+                            "before dependencies were recorded) and the totals; prune: remove the entries and "
+                            "checkpoints no session can load any more; clear: remove every entry and checkpoint")
+    cache.add_argument("--dry-run", action="store_true", help="prune: list what it would remove, removing nothing")
     cache.add_argument("--cache-dir", default=None, help="default: $HARNESS_CACHE, else <data root>/runs")
     _data_root_arg(cache)
 
@@ -163,8 +167,18 @@ def main(argv: list[str] | None = None) -> int:
             from .runcache import RunCache, default_cache_dir
 
             cache = RunCache(default_cache_dir(resolve_data_root(args.data_root), args.cache_dir))
+            if args.dry_run and args.action != "prune":  # `clear --dry-run` would clear: refused, never ignored
+                raise ValueError(f"--dry-run goes with `cache prune`, not `cache {args.action}`")
             if args.action == "status":
                 print(cache.status())
+            elif args.action == "prune":
+                gone = cache.prune(dry_run=args.dry_run)
+                for surveyed in gone:
+                    print(f"  {surveyed.line()}")
+                runs = sum(not s.partial for s in gone)
+                removed, freed = ("would remove", "would free") if args.dry_run else ("removed", "freed")
+                print(f"{removed} {runs} cached runs and {len(gone) - runs} checkpoints of unfinished runs from "
+                      f"{cache.folder}, {freed} {sum(s.size for s in gone) / 2**20:.1f} MiB")
             else:
                 runs, partials = cache.clear()
                 print(f"removed {runs} cached runs and {partials} partial runs' checkpoints from {cache.folder}")

@@ -1,25 +1,32 @@
 """A cache of finished training runs that outlives the session: reruns and interrupted runs cost little.
 
-An entry is keyed by the run's full specification (the session's run key: model, training
-config, data, seeds, teacher) and by the code training depends on (a hash of the modules listed in
-``TRAINING_CODE`` and of the suite module that defines the run), so a change to the engine, the
-models, the data pipeline or the suite trains again, and a change to a judge, a table or the CLI
-does not (``python -m harness rejudge`` re-judges stored records without training). Entries hold plain tensors, numbers and strings only, loaded with
+An entry is keyed by the run's full specification (the session's run key: model, training config, data, seeds,
+teacher) and by the code training depends on (:mod:`harness.runcode`: the harness's training code listed in
+``TRAINING_CODE``, the torch release, the model's files and the code that declared the run, each hashed) with the
+machine's kernels, so a change to the engine, the models, a user's model file or the lines that set up a run trains
+again, and a change to a judge, a table, the CLI or another test does not (``python -m harness rejudge`` re-judges
+stored records without training). Entries hold plain tensors, numbers and strings only, loaded with
 ``torch.load(weights_only=True)`` (no code runs on load), with a SHA-256 beside each; each also records the key,
 code hash and seeds of its run, compared with those asked for on load (a checksum only proves that a file matches
 its own checksum file, not that it is this run: a copy or sync tool may swap two entries). A corrupt, truncated,
 crafted or another run's entry is reported, removed and trained again, never trusted. While a run trains it keeps
 a checkpoint beside its entry at the end of every epoch (:class:`RunCheckpoints`, checked alike): a run killed
 part-way resumes from its last finished epoch, and its checkpoints go once its entry is stored.
+
+Entries and checkpoints also record what their code depended on (``depends``: each source's label and SHA-256,
+``torch``, ``machine``; metadata beside the fields :func:`deserialize` reads, so the format is unchanged and an
+entry without them is one from before they were recorded). :meth:`RunCache.status` hashes those sources again now
+and says which entries are current and which stale, and why; :meth:`RunCache.prune` removes those no session loads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +34,7 @@ import torch
 
 from .atomic import atomic_path, write_text_atomic
 from .data.cache import fingerprint
+from .runcode import forget, staleness
 from .train import Ensemble, TrainResult, build_members
 
 log = logging.getLogger("harness.cache")
@@ -36,25 +44,6 @@ FORMAT = 2  # 2: the run's identity (key, code) and nan_from_step
 ENTRY_NAME = re.compile(r"[0-9a-f]{40}\.pt")
 PARTIAL_NAME = re.compile(r"[0-9a-f]{40}\.partial\.\d+(-\d+)*\.pt")
 LEFT_BY_A_WRITE = re.compile(r"\.[0-9a-f]{40}(\.partial\.\d+(-\d+)*)?\.(pt|sha256)\.\w+\.tmp")  # entry or checksum
-HARNESS_DIR = Path(__file__).resolve().parent
-# What a trained run depends on, relative to harness/: the engine, the models, the data pipeline, the numerics
-# settings and this serialization. Judges, statistics, tables, plans and the CLI are left out on purpose.
-TRAINING_CODE = ("train", "models", "data", "numerics.py", "runcache.py")
-
-
-@lru_cache(maxsize=64)
-def code_hash(*files: str) -> str:
-    """SHA-256 of the training code (``TRAINING_CODE``), of ``files`` (the suite module that defines a run) and of
-    the torch release: another torch may compute another run."""
-    digest = hashlib.sha256(f"torch {torch.__version__}".encode())
-    training = [p for entry in TRAINING_CODE for p in
-                (sorted((HARNESS_DIR / entry).rglob("*.py")) if (HARNESS_DIR / entry).is_dir() else [HARNESS_DIR / entry])]
-    for path in training + [Path(f) for f in files]:
-        digest.update(str(path.relative_to(HARNESS_DIR) if path.is_relative_to(HARNESS_DIR) else path.name).encode())
-        digest.update(path.read_bytes() if path.is_file() else b"")
-    return digest.hexdigest()
-
-
 def _ensemble_state(model: Ensemble | None):
     return None if model is None else {k: v.detach().cpu() for k, v in model.state_dict().items()}
 
@@ -150,17 +139,19 @@ class RunCache:
             log.info("results cache: loaded %s", path.name)
         return result
 
-    def store(self, key: str, code: str, result: TrainResult) -> Path:
-        """Write ``result`` atomically with its checksum and what it is the run of, then drop the run's
-        checkpoints (the entry holds all they would resume); returns the entry's path."""
+    def store(self, key: str, code: str, result: TrainResult, meta: dict | None = None) -> Path:
+        """Write ``result`` atomically with its checksum, what it is the run of and ``meta`` (what its code
+        depends on: :meth:`harness.runcode.Dependencies.metadata`), then drop the run's checkpoints (the entry holds
+        all they would resume); returns the entry's path."""
         path = self.path(key, code)
-        _write(path, {**serialize(result), "key": key, "code": code})
+        _write(path, {**serialize(result), **(meta or {}), "key": key, "code": code})
         self.checkpoints(key, code).discard()
         return path
 
-    def checkpoints(self, key: str, code: str) -> "RunCheckpoints":
-        """Where the run ``key`` keeps its state at the end of every epoch while it trains."""
-        return RunCheckpoints(self, key, code)
+    def checkpoints(self, key: str, code: str, meta: dict | None = None) -> "RunCheckpoints":
+        """Where the run ``key`` keeps its state at the end of every epoch while it trains (each checkpoint
+        recording ``meta``, as its entry will)."""
+        return RunCheckpoints(self, key, code, meta)
 
     def entries(self) -> list[Path]:
         """The finished runs stored here: files named as :meth:`path` names them, nothing else in the folder."""
@@ -173,16 +164,52 @@ class RunCache:
     def _own(self, pattern: re.Pattern) -> list[Path]:
         return sorted(p for p in self.folder.iterdir() if pattern.fullmatch(p.name)) if self.folder.is_dir() else []
 
+    def survey(self) -> list["Surveyed"]:
+        """Every entry and checkpoint here, each with its state: its recorded sources hashed again now
+        (:func:`harness.runcode.staleness`)."""
+        self._check_folder()
+        forget()
+        return [_survey(path, partial) for partial, paths in ((False, self.entries()), (True, self.partials()))
+                for path in paths]
+
     def status(self) -> str:
         """What is cached, for ``python -m harness cache status``: the finished runs, and the partial ones (those
-        a killed session left, which the next one resumes) with the epochs each has done."""
-        self._check_folder()
-        entries, partials = self.entries(), self.partials()
-        size = sum(p.stat().st_size for p in entries + partials) / 2**20
+        a killed session left, which the next one resumes) with the epochs each has done; each with its size and
+        state (current, stale with what changed, from before dependencies were recorded, unreadable), and the
+        totals of each state."""
+        surveyed = self.survey()
+        entries = [s for s in surveyed if not s.partial]
+        partials = [s for s in surveyed if s.partial]
         lines = [f"results cache: {self.folder}: {len(entries)} runs, "
-                 f"{len({p.name.split('.')[0] for p in partials})} partial runs, {size:.1f} MiB"]
-        lines += [f"  partial {_progress(p)}" for p in partials]
+                 f"{len({s.path.name.split('.')[0] for s in partials})} partial runs, {_mib(surveyed)}"]
+        for state in STATES:
+            of_state = [s for s in entries if s.state == state]
+            if of_state:
+                lines.append(f"  {state}: {len(of_state)} runs, {_mib(of_state)}")
+        for state in STATES:
+            of_state = [s for s in partials if s.state == state]
+            if of_state:
+                lines.append(f"  checkpoints of unfinished runs, {state}: {len(of_state)}, {_mib(of_state)}")
+        lines += [f"  {s.line()}" for s in sorted(surveyed, key=lambda s: (s.partial, STATES.index(s.state)))]
+        prunable = [s for s in surveyed if s.state in PRUNED]
+        if prunable:
+            lines.append(f"`python -m harness cache prune` removes the {len(prunable)} that no session loads any "
+                         f"more ({_mib(prunable)})")
         return "\n".join(lines)
+
+    def prune(self, dry_run: bool = False) -> list["Surveyed"]:
+        """Remove every entry no session can load any more (stale, from before dependencies were recorded, or
+        unreadable) with its checksum and checkpoints, and every such checkpoint; returns what it removed (with
+        ``dry_run``, what it would remove, removing nothing). Current entries and checkpoints, and the folder's
+        other files, stay."""
+        surveyed = self.survey()
+        gone = [s for s in surveyed if s.state in PRUNED]
+        stems = {s.path.stem for s in gone if not s.partial}
+        gone += [s for s in surveyed if s.partial and s.state not in PRUNED and s.path.name.split(".")[0] in stems]
+        if not dry_run:
+            for s in gone:
+                _remove(s.path)
+        return gone
 
     def clear(self) -> tuple[int, int]:
         """Remove every entry and checkpoint (and what a killed write left of one); returns how many entries and
@@ -208,8 +235,8 @@ class RunCheckpoints:
     ``.sha256``. Each records the run's key, code hash and seeds, checked on load as an entry's are. Keeping one
     can fail (a full disk): the run then trains on without, said once."""
 
-    def __init__(self, cache: RunCache, key: str, code: str):
-        self.cache, self.key, self.code = cache, key, code
+    def __init__(self, cache: RunCache, key: str, code: str, meta: dict | None = None):
+        self.cache, self.key, self.code, self.meta = cache, key, code, meta or {}
         self._failed = False
         self.resumed_member_steps = 0  # what the groups resumed so far had trained: the time budget costs the rest
 
@@ -228,7 +255,7 @@ class RunCheckpoints:
     def save(self, seeds: list[int], state: dict) -> None:
         """Keep ``state`` of the members ``seeds`` atomically, replacing the one before."""
         try:
-            _write(self.path(seeds), {"format": FORMAT, **self._identity(seeds), "state": state})
+            _write(self.path(seeds), {"format": FORMAT, **self.meta, **self._identity(seeds), "state": state})
         except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
             if not self._failed:
                 log.warning("results cache: could not keep a checkpoint at %s (%s); the run trains on without one",
@@ -250,15 +277,60 @@ def _remove(path: Path) -> None:
     path.with_suffix(".sha256").unlink(missing_ok=True)
 
 
-def _progress(path: Path) -> str:
-    """What the checkpoint at ``path`` has done, for ``cache status``."""
+CURRENT, STALE, UNRECORDED, UNREADABLE = "current", "stale", "from before dependencies were recorded", "unreadable"
+STATES = (CURRENT, STALE, UNRECORDED, UNREADABLE)
+PRUNED = (STALE, UNRECORDED, UNREADABLE)  # what no session loads: the code it recorded is not today's
+
+
+@dataclass
+class Surveyed:
+    """An entry or checkpoint as ``cache status`` and ``cache prune`` see it."""
+
+    path: Path
+    partial: bool
+    state: str
+    why: list[str]  # what changed (stale), or why it could not be read
+    size: int  # bytes, its checksum's included
+    machine: str = ""
+    progress: str = ""  # a checkpoint's seeds and epochs done
+
+    def line(self) -> str:
+        what = self.path.name[:12]
+        if self.partial:
+            what = f"partial {what}" + (f" ({self.progress})" if self.progress else "")
+        why = "; ".join(self.why[:3]) + (f"; and {len(self.why) - 3} more" if len(self.why) > 3 else "")
+        machine = f", {'training' if self.partial else 'trained'} on {self.machine}" if self.machine else ""
+        return f"{what}: {self.size / 2**20:.1f} MiB, {self.state}{f': {why}' if why else ''}{machine}"
+
+
+def _survey(path: Path, partial: bool) -> Surveyed:
+    size = 0
+    for file in (path, path.with_suffix(".sha256")):
+        with contextlib.suppress(OSError):  # gone since listed: a session stored or discarded it
+            size += file.stat().st_size
     try:
         payload = torch.load(path, weights_only=True, map_location="cpu", mmap=True)
-        state = payload["state"]
-        seeds = ", ".join(map(str, payload["seeds"]))
-        return f"{path.name[:12]} (seeds {seeds}): {state['epoch']} of {state['epochs']} epochs done"
+        if not isinstance(payload, dict):
+            raise ValueError(f"holds a {type(payload).__name__}")
+        progress = ""
+        if partial:
+            state = payload["state"]
+            seeds = ", ".join(map(str, payload["seeds"]))
+            progress = f"seeds {seeds}: {state['epoch']} of {state['epochs']} epochs done"
+        depends = payload.get("depends")
+        if depends is None:
+            return Surveyed(path, partial, UNRECORDED, [], size, progress=progress)
+        if not (isinstance(depends, dict) and all(isinstance(x, str) for item in depends.items() for x in item)):
+            raise ValueError("its dependencies are not labels and hashes")
+        why = staleness(depends, str(payload.get("torch")))
     except Exception as exc:  # noqa: BLE001 — a status line; loading it for training checks it fully
-        return f"{path.name}: unreadable ({type(exc).__name__}); the next session that needs it trains it again"
+        return Surveyed(path, partial, UNREADABLE, [f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"],
+                        size)
+    return Surveyed(path, partial, STALE if why else CURRENT, why, size, str(payload.get("machine") or ""), progress)
+
+
+def _mib(surveyed: list[Surveyed]) -> str:
+    return f"{sum(s.size for s in surveyed) / 2**20:.1f} MiB"
 
 
 def default_cache_dir(data_root: Path, option: str | None = None) -> Path:

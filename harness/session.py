@@ -38,7 +38,8 @@ from .progress.board import RUN_LOADED, RUN_STARTED, RUN_TRAINED
 from .progress.labels import run_label
 from .report import record_path, write_record
 from .report.plots import plot_record
-from .runcache import RunCache, code_hash
+from .runcache import RunCache
+from .runcode import Caller, Dependencies, run_dependencies
 from .stability import stability
 from .timing import Stamp, StepClock
 from .train import placeholder, steps_per_epoch, train
@@ -152,26 +153,29 @@ class Harness:
         """``train(...)`` once per session for its full specification: claims that share a run share it.
 
         The key is :func:`run_key` of the model spec, the config (less its progress label), the
-        data, the seeds and the teacher's own key, so two different teachers never share a student.
+        data, the seeds and the teacher's own key, so two different teachers never share a student. In the results
+        cache a run is also keyed by its code (:meth:`_code`: what :mod:`harness.runcode` finds it depends on, from
+        the function that called this one and ``model_fn``).
         Under a time budget (``--max-hours``), a run that is not trained yet is costed from its own first steps
         on this device: one that does not fit in what is left stops there, recording the claim being measured
         NOT RUN and skipping its test.
         """
-        key = run_key(model_spec, cfg, train_data, test_data, self.seeds, None if teacher is None else teacher.key)
+        teacher_key = None if teacher is None else teacher.key
+        key = run_key(model_spec, cfg, train_data, test_data, self.seeds, teacher_key)
         cfg = replace(cfg, label=run_label(model_spec, cfg))  # the key leaves the label out: it names, never changes
-        # What a cached run depends on besides its key: the code (the harness's training code and the module that
-        # called for the run) and the machine's kernels (CPU model, threads and ISA, or the GPU): another CPU
-        # rounds otherwise, and a run it trained must not be shown under this machine's header.
-        code = (code_hash(inspect.currentframe().f_back.f_code.co_filename)
-                + self.environment.get("device", self.device.type) if self.run_cache is not None else "")
+        caller = Caller.of(inspect.currentframe().f_back)
+        if self.run_cache is not None:
+            self._declared.setdefault(key, (caller, model_fn, teacher_key))
         if self.planner is not None:
-            cached = self.run_cache is not None and self.run_cache.path(key, code).exists()
+            cached = self.run_cache is not None and \
+                self.run_cache.path(key, self._code(caller, model_fn, key)[0]).exists()
             return self._planned(key, model_fn, model_spec, cfg, train_data, test_data, cached)
 
         source = "shared"  # unless compute() runs: another claim of this session trained it
 
         def compute():
             nonlocal source
+            code, meta = self._code(caller, model_fn, key) if self.run_cache is not None else ("", None)
             if self.run_cache is not None:
                 cached = self.run_cache.load(key, code, model_fn, self.device, self.seeds)
                 if cached is not None:
@@ -180,7 +184,7 @@ class Harness:
                              extra={"progress": {"event": RUN_LOADED, "run": cfg.label}})
                     return cached
             source = "trained"
-            checkpoint = None if self.run_cache is None else self.run_cache.checkpoints(key, code)
+            checkpoint = None if self.run_cache is None else self.run_cache.checkpoints(key, code, meta)
             on_step = None if self.running is None else self._budget_check(self.running, model_spec, cfg, train_data,
                                                                           checkpoint)
             try:
@@ -196,7 +200,7 @@ class Harness:
                 raise
             result.key = key
             if self.run_cache is not None:
-                self._store(key, code, result, cfg.label)
+                self._store(key, code, result, cfg.label, meta)
             return result
         result = self.memo(key, compute)
         if self.running is not None:
@@ -211,11 +215,37 @@ class Harness:
                  extra={"progress": {"event": RUN_TRAINED, "run": cfg.label, "seconds": result.seconds}})
         return result
 
-    def _store(self, key: str, code: str, result, label: str) -> None:
+    @property
+    def _declared(self) -> dict:
+        """Run key → (caller, model_fn, teacher's key) of each run asked for in this process: a student's code
+        takes in its teacher's."""
+        return self._data.setdefault("__declared__", {})
+
+    def _dependencies(self, caller: Caller, model_fn, key: str) -> Dependencies:
+        """What the run ``key``, declared by ``caller`` with ``model_fn``, depends on (:mod:`harness.runcode`),
+        its teacher's sources included: a teacher trained by other code is another teacher. Once a process."""
+        cached = self._data.setdefault("__dependencies__", {})
+        if (key, caller) not in cached:
+            deps = run_dependencies(caller, model_fn)
+            teacher_key = self._declared.get(key, (None, None, None))[2]
+            if teacher_key in self._declared:
+                deps = deps.merged(self._dependencies(*self._declared[teacher_key][:2], teacher_key))
+            cached[(key, caller)] = deps
+        return cached[(key, caller)]
+
+    def _code(self, caller: Caller, model_fn, key: str) -> tuple[str, dict]:
+        """The code hash a cached run is keyed by, and what its entry records of it. Besides the sources, the
+        machine's kernels (CPU model, threads and ISA, or the GPU) count: another CPU rounds otherwise, and a run
+        it trained must not be shown under this machine's header."""
+        machine = self.environment.get("device", self.device.type)
+        deps = self._dependencies(caller, model_fn, key)
+        return deps.code + machine, deps.metadata(machine)
+
+    def _store(self, key: str, code: str, result, label: str, meta: dict | None = None) -> None:
         """Keep a finished run in the results cache; a cache that cannot take it costs later sessions the run,
         never this one (the folder is checked before any training: see pytest_plugin)."""
         try:
-            self.run_cache.store(key, code, result)
+            self.run_cache.store(key, code, result, meta)
         except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
             log.warning("results cache %s: run %s could not be stored (%s); this session goes on with it, a later "
                         "one trains it again", self.run_cache.folder, label or key[:12], exc)

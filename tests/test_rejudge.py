@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import runcache
+from harness import runcode
 from harness.claims import catalog
 from harness.cli import main
 from harness.report.rejudge import rejudge
@@ -55,15 +55,16 @@ def test_a_folder_without_records_is_an_error_naming_it(tmp_path, capsys):
 
 def test_the_results_cache_keys_on_training_code_not_on_judges_or_tables(tmp_path, monkeypatch):
     copy = tmp_path / "harness"
-    shutil.copytree(runcache.HARNESS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(runcache, "HARNESS_DIR", copy)
-    runcache.code_hash.cache_clear()
-    before = runcache.code_hash()
+    shutil.copytree(runcode.HARNESS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(runcode, "HARNESS_DIR", copy)
+    runcode.forget()
+    before = runcode.training_code()
     for changed in ("judges/__init__.py", "report/tables.py", "claims/verdicts.py", "cli.py"):
         (copy / changed).write_text((copy / changed).read_text() + "\n# edited\n")
-    runcache.code_hash.cache_clear()
-    assert runcache.code_hash() == before
+    runcode.forget()
+    assert runcode.training_code() == before
     (copy / "train" / "engine.py").write_text((copy / "train" / "engine.py").read_text() + "\n# edited\n")
-    runcache.code_hash.cache_clear()
-    assert runcache.code_hash() != before
-    runcache.code_hash.cache_clear()
+    runcode.forget()
+    assert runcode.Dependencies(runcode.training_code()).code != runcode.Dependencies(before).code
+    assert runcode.staleness(before, runcode.torch.__version__) == ["harness/train/engine.py changed"]
+    runcode.forget()
