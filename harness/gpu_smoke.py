@@ -483,8 +483,9 @@ def stage_oom(ctx, out: dict) -> None:
 
 
 def _full_member_steps(catalog_file: str, batch: int) -> dict:
-    """Member-steps of one full-profile run of 5 seeds: the catalog's default epochs over the whole train split."""
-    budget = tomllib.loads((ROOT / "harness" / "claims" / "catalog" / f"{catalog_file}.toml").read_text())
+    """Member-steps of one full-profile run of 5 seeds: the report folder's default epochs over the whole train
+    split (``catalog_file`` names the folder: ``r002``)."""
+    budget = tomllib.loads((ROOT / "suites" / catalog_file / "claims.toml").read_text())
     full = budget["defaults"]["budget"]["full"]
     images = {"r002": 50_000, "r000": 100_000}[catalog_file]
     per_epoch = -(-images // batch)

@@ -104,7 +104,7 @@ def test_the_placeholder_is_shaped_like_a_trained_run(cfg):
 
 
 def test_shards_are_balanced_by_the_plan_where_it_covers_every_test():
-    from harness.pytest_plugin import family_costs
+    from harness.shards import family_costs
 
     class Item:
         def __init__(self, nodeid):

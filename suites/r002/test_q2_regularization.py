@@ -26,7 +26,7 @@ def regularizers(record) -> dict:
 
 
 def regularized_run(claim, name: str, train_data, val_data):
-    model_extra, loss = regularizers(claim.claim)[name]
+    model_extra, loss = regularizers(claim.record)[name]
     cfg = TrainConfig(epochs=claim.budget["epochs"], batch_size=4, optimizer="sgd", lr=0.01, momentum=0.9, **loss)
     spec = dict(n_fc=2, activation="relu", num_classes=2, **model_extra)
     return claim.harness.trained(lambda: CifarCNN(**spec), spec, cfg, train_data, val_data)
@@ -42,7 +42,7 @@ def test_regularization_ranking(claim):
     # once, validated on the largest set each epoch, and each reading evaluates the trained nets on its own.
     largest = max(r.choices["val_size"] for r in claim.record.readings)
     curve_data = claim.data("cifar10", "test", select_classes=CLASSES, limit=largest // 2 + largest % 2)
-    results = {name: regularized_run(claim, name, train_data, curve_data) for name in regularizers(claim.claim)}
+    results = {name: regularized_run(claim, name, train_data, curve_data) for name in regularizers(claim.record)}
     final = {name: evaluate(r.model, val_data) for name, r in results.items()}  # (loss, accuracy) per member
     claim.conclude({
         "n_val": len(val_data),
