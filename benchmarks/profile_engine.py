@@ -25,7 +25,7 @@ from harness.data import DataMissing, load_images
 from harness.data.device_data import DeviceData
 from harness.data.paths import resolve_data_root
 from harness.models import CifarCNN, student, teacher
-from harness.pytest_plugin import use_device
+from harness.plugin.settings import use_device
 from harness.report.environment import device_name
 from harness.session import NORMALIZATION
 from harness.train import TrainConfig, train

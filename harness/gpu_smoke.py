@@ -668,7 +668,7 @@ def main(argv=None) -> int:
         return 0
 
     from .numerics import set_deterministic_numerics
-    from .pytest_plugin import use_device
+    from .plugin.settings import use_device
 
     device = torch.device("cuda:0" if mode == "gpu" else "cpu")
     use_device(device)

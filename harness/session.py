@@ -107,11 +107,9 @@ class Harness:
     require_data: bool = False  # a missing data set fails the session instead of skipping the claim
     started: float = field(default_factory=time.time)  # the session's start (the controller's clock)
     max_hours: float | None = None  # the time budget; None: no limit
-    concluded: list = field(default_factory=list)  # results recorded by the running test (for its report)
     run_cache: "RunCache | None" = None  # finished runs kept across sessions (None: --no-cache)
     running: "ClaimMeasurement | None" = None  # the claim the current test measures (its NOT RUN record: memory, time budget)
     planner: Plan | None = None  # plan mode (python -m harness plan): runs are costed and listed, never trained
-    test_id: str = ""  # the running test's node id (the plan lists runs by test)
     calibration: Calibration = field(default_factory=lambda: Calibration(None))  # seconds per member-step
     _data: dict = field(default_factory=dict, repr=False)
 
@@ -267,7 +265,7 @@ class Harness:
                  seeds: list[int] | None = None):
         seeds = self.seeds if seeds is None else seeds
         per_step = 0.0 if cached else self.seconds_per_step(model_fn, model_spec, cfg, train_data, seeds)
-        self.planner.add(self.test_id, PlannedRun(key=key, label=cfg.label, model=repr(model_spec),
+        self.planner.add(self.running.test_id if self.running else "", PlannedRun(key=key, label=cfg.label, model=repr(model_spec),
                                                   member_steps=self.planned_steps(cfg, train_data, seeds),
                                                   seconds_per_step=per_step, cached=cached))
         result = placeholder(model_fn, seeds, train_data, test_data, cfg)
@@ -425,7 +423,7 @@ class Harness:
                                     stability=None if claim.record.timing else stability(
                                         claim.record, claim.reading, json_safe(measurements),
                                         len(self.seeds if seeds is None else seeds), str(judgement.verdict)))
-        self.concluded.append(result)
+        claim.results.append(result)
         if self.full:
             check_pinned(result, str(record_path(self.results_dir, result.claim_id, result.reading)), self.device.type)
         return result
@@ -439,7 +437,8 @@ class ClaimMeasurement:
         self.harness = harness
         self.record = record  # the claim record (harness.claims.record.Claim)
         self.reading = reading
-        self.test_id = test_id
+        self.test_id = test_id  # the test measuring it (the plan lists runs by test)
+        self.results: list[ClaimResult] = []  # what conclude recorded (the plugin sends it to the controller)
         self.started = time.perf_counter()
         self.data_used: list[str] = []
         self.forms: list[str] = []
@@ -481,7 +480,7 @@ class ClaimMeasurement:
     def record_not_run(self, why: str) -> ClaimResult:
         """Record the claim as NOT RUN, saying why and what to do."""
         if self.harness.planner is not None:
-            self.harness.planner.not_run[self.harness.test_id] = why  # the plan says which runs it could not see
+            self.harness.planner.not_run[self.test_id] = why  # the plan says which runs it could not see
         result = self._result(Verdict.NOT_RUN, claimed=self.record.statement, measured="—", notes=why)
         write_record(self.harness.results_dir, result, self.harness.environment)
         return result

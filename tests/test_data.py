@@ -235,7 +235,7 @@ def test_a_read_only_data_root_with_a_whole_cache_is_read_without_locks(cifar_ro
 
 
 def test_a_read_only_data_root_holding_the_results_cache_stops_the_session_up_front(tmp_path, read_only):
-    from harness.pytest_plugin import _check_cache_dir
+    from harness.plugin.settings import _check_cache_dir
     from harness.runcache import default_cache_dir
 
     root = tmp_path / "data"

@@ -20,7 +20,7 @@ from harness import numerics
 from harness.claims import catalog
 from harness.data import DeviceData
 from harness.device_memory import empty_cache, free_after_out_of_memory, release_exception
-from harness.pytest_plugin import use_device
+from harness.plugin.settings import use_device
 from harness.report import environment as header_of
 from harness.report.environment import cuda_versions
 from harness.timing import StepClock

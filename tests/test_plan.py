@@ -152,26 +152,27 @@ def test_plan_mode_lists_each_run_once_and_trains_nothing(tmp_path, request):
 def test_the_eta_comes_from_the_plan_and_the_time_budget_bounds_it():
     from types import SimpleNamespace
 
-    from harness.pytest_plugin import _FINISHED, _eta, _ungrouped
+    from harness.plugin.session import ClaimsSession, ungrouped as _ungrouped
 
-    def config(hours_left):
-        return SimpleNamespace(_harness_plan=_plan(), option=SimpleNamespace(numprocesses=2),
-                               _harness=SimpleNamespace(hours_left=lambda: hours_left))
+    def session(hours_left, plan="plan"):
+        # The session's ETA reads only its plan, its workers, its finished and selected tests and the budget left.
+        s = object.__new__(ClaimsSession)
+        s.plan = _plan() if plan else None
+        s.config = SimpleNamespace(option=SimpleNamespace(numprocesses=2))
+        s.harness = SimpleNamespace(hours_left=lambda: hours_left)
+        s.finished, s.selected = set(), None
+        return s
 
-    finished_before = set(_FINISHED)  # this very session's, when it runs without -n: given back below
-    _FINISHED.clear()
-    assert _eta(config(None)) == "ETA about 10 s by the cost plan"  # 20 s of runs over 2 workers
-    assert _eta(config(1 / 3600)).startswith("ETA at most 1 s (the --max-hours budget")
-    assert _eta(SimpleNamespace(_harness_plan=None)) == ""
+    assert session(None).eta() == "ETA about 10 s by the cost plan"  # 20 s of runs over 2 workers
+    assert session(1 / 3600).eta().startswith("ETA at most 1 s (the --max-hours budget")
+    assert session(None, plan=None).eta() == ""
     # A session of some tests only (suites/r002 of a whole-profile plan) waits only for their runs.
-    only_b = config(None)
-    only_b._harness_selected = {"t::b"}
-    assert _eta(only_b) == "ETA about 10 s by the cost plan"
+    only_b = session(None)
+    only_b.selected = {"t::b"}
+    assert only_b.eta() == "ETA about 10 s by the cost plan"
     # Under pytest-xdist's loadgroup the reports' node ids carry "@group": the plan's do not.
-    _FINISHED.add(_ungrouped("t::b@momentum=0"))
-    assert _eta(only_b) == "ETA about 0 s by the cost plan"
-    _FINISHED.clear()
-    _FINISHED.update(finished_before)
+    only_b.finished.add(_ungrouped("t::b@momentum=0"))
+    assert only_b.eta() == "ETA about 0 s by the cost plan"
     assert _ungrouped("f.py::t[momentum=0]@momentum=0") == "f.py::t[momentum=0]"
     assert _ungrouped("dir@v2/f.py::t") == "dir@v2/f.py::t"
     assert _ungrouped("f.py::t[a@b]") == "f.py::t[a@b]" and _ungrouped("f.py::t@g") == "f.py::t"

@@ -6,8 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from harness import runcode
 from harness.claims import catalog
 from harness.cli import main

@@ -18,7 +18,7 @@ from harness.models import CifarCNN
 from harness.report import read_records
 from harness.runcache import RunCache, deserialize, serialize
 from harness.runcode import Dependencies
-from harness.train import Ensemble, TrainConfig, TrainResult, train
+from harness.train import TrainConfig, TrainResult, train
 
 from .test_engine import synthetic_data
 from .test_session import _harness

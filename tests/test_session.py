@@ -84,7 +84,7 @@ def test_a_gpu_session_is_held_to_the_gpus_pins_never_the_cpus(tmp_path, pins):
 
 
 def test_a_gpu_session_writes_its_own_folder_and_is_refused_one_of_cpu_records(tmp_path):
-    from harness.pytest_plugin import _claim_results_dir
+    from harness.plugin.settings import _claim_results_dir
     from harness.report import write_record
     from harness.report.environment import device_type, results_name
 
@@ -156,7 +156,7 @@ def test_a_partial_data_set_is_warned_of_and_the_record_carries_the_data_fingerp
 
 
 def test_require_data_refuses_a_partial_data_set_up_front(tmp_path):
-    from harness.pytest_plugin import _require_data
+    from harness.plugin.settings import _require_data
 
     from .helpers import write_cifar, write_tiny
 
@@ -365,7 +365,7 @@ def test_progress_board_gets_the_engines_epochs_by_value(tmp_path):
 
 
 def test_one_worker_per_gpu():
-    from harness.pytest_plugin import default_device
+    from harness.plugin.settings import default_device
 
     assert default_device(None, 0) == "cpu" and default_device("gw3", 0) == "cpu"
     assert default_device(None, 4) == "cuda:0"
@@ -402,7 +402,7 @@ def test_families_come_from_the_claim_records_and_workers_start_with_the_claim_t
     import pytest
 
     from harness.claims import catalog
-    from harness.pytest_plugin import pytest_collection_modifyitems
+    from harness.plugin.session import ClaimsSession
     from harness.shards import run_family
 
     class Item(SimpleNamespace):
@@ -421,6 +421,16 @@ def test_families_come_from_the_claim_records_and_workers_start_with_the_claim_t
     r002 = item("suites/r002/test_q1_depth.py", "r002.depth_sweep", "momentum=0.9")
     r000 = item("suites/r000/test_q1_student.py", "r000.student_fp16_nan", "sgd")
     judges = item("suites/r002/test_judges.py")
+
+    def session(worker: bool):
+        # Collection reads only whether it is a worker, the shard option and (a worker's) memo folder.
+        s = object.__new__(ClaimsSession)
+        s.worker, s.harness = worker, SimpleNamespace(memo_dir=tmp_path)
+        return s
+
+    def pytest_collection_modifyitems(config, items):
+        session(hasattr(config, "workerinput")).pytest_collection_modifyitems(config, items)
+
     pytest_collection_modifyitems(SimpleNamespace(getoption=lambda name: None), [r002, r000, judges])
     groups = lambda it: [m.args for m in it.marks if m.name == "xdist_group"]  # noqa: E731
     assert groups(r002) == [("r002.momentum=0.9",)] and groups(r000) == [("r000.teachers",)] and groups(judges) == []
@@ -429,8 +439,7 @@ def test_families_come_from_the_claim_records_and_workers_start_with_the_claim_t
     # An xdist worker puts the claim tests (the long ones) first, in their order; one process keeps the order.
     unit = item("tests/test_engine.py")
     for config, order in [(SimpleNamespace(getoption=lambda name: None), [unit, r002, r000]),
-                          (SimpleNamespace(getoption=lambda name: None, workerinput={},
-                                           _harness=SimpleNamespace(memo_dir=tmp_path)), [r002, r000, unit])]:
+                          (SimpleNamespace(getoption=lambda name: None, workerinput={}), [r002, r000, unit])]:
         items = [unit, r002, r000]
         pytest_collection_modifyitems(config, items)
         assert items == order

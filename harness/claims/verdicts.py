@@ -30,7 +30,7 @@ from enum import Enum
 import numpy as np
 from scipy import stats as sps
 
-from ..stats import Interval, clopper_pearson, describe, mean_difference, sd_bounds
+from ..stats import Interval, clopper_pearson, mean_difference, sd_bounds
 from .tolerance import RUN_RANGE_LIMIT, Band, policy_text
 
 ALPHA = 0.05
