@@ -170,7 +170,10 @@ def _add_claims_dirs(config) -> list[Path]:
     from harness.claims import catalog
 
     given = [(Path(option), f"--claims-dir {option}: ") for option in config.getoption("--claims-dir")]
-    given += [(Path(str(arg).split("::")[0]), "") for arg in config.args]
+    for arg in config.args:
+        path = Path(str(arg).split("::")[0])
+        # A test file of a report folder (its test_judges.py) brings that folder, as the folder itself would.
+        given.append((path.parent if path.is_file() and (path.parent / catalog.CLAIMS_FILE).is_file() else path, ""))
     own = []
     for path, where in given:
         if where == "" and not (path.is_dir() and catalog.folders_under(path.resolve())):
