@@ -192,14 +192,14 @@ def test_the_budget_check_on_cuda_waits_for_the_device_once_a_run_not_once_a_ste
     monkeypatch.setattr(torch.cuda, "Event", _FakeEvent)
     monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: None)
     harness = _harness(tmp_path, max_hours=1.0)
-    harness.device = torch.device("cuda:0")
+    harness.device = harness.runs.device = torch.device("cuda:0")  # the run store times the steps on its device
     claim = catalog.get("r000.teacher_train_acc")
     run = harness.start(claim.id, claim.reading("literal"))
     data = DeviceData((np.zeros((400, 2, 2, 3), np.uint8), np.arange(400) % 2), "cpu", (0.5,) * 3, (0.5,) * 3)
     from harness.train import TrainConfig
 
     cfg = TrainConfig(epochs=20000, batch_size=4)  # 6 M member-steps: 3.3 ms each is over the hour
-    on_step = harness._budget_check(run, {"model": "x"}, cfg, data)
+    on_step = harness.runs._budget_check(run, {"model": "x"}, cfg, data)
     with pytest.raises(pytest.skip.Exception, match="over the time"):
         for step in range(1, 1000):
             on_step(step, 3)

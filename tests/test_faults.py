@@ -232,6 +232,7 @@ import torch
 from harness import runcache
 from harness.models import CifarCNN
 from harness.runcache import RunCache
+from harness.runstore import RunStore
 from harness.session import Harness
 from harness.train import TrainConfig
 from tests.test_engine import synthetic_data
@@ -254,7 +255,8 @@ runcache.RunCheckpoints.save = save
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 torch.set_num_threads(1)
 harness = Harness(profile="smoke", seeds=SEEDS, device=torch.device("cpu"), data_root=Path(cache_dir),
-                  results_dir=Path(cache_dir) / "results", environment={}, run_cache=RunCache(Path(cache_dir)))
+                  results_dir=Path(cache_dir) / "results", environment={},
+                  runs=RunStore(torch.device("cpu"), SEEDS, {}, run_cache=RunCache(Path(cache_dir))))
 data = synthetic_data(n=24)
 data.description = "synthetic: 24 images"
 if case == "vectorized":  # SGD momentum, dropout (the global RNG under vmap), batch norm, the EMA

@@ -23,6 +23,7 @@ from harness.progress.lines import MAX_LINE, event_line, session_line, worker_li
 from harness.progress.live import live_view
 from harness.progress.summary import verdict_table
 from harness.runcache import RunCache
+from harness.runstore import RunStore
 from harness.session import Harness
 from harness.train import TrainConfig
 
@@ -160,9 +161,9 @@ def _data(n=8):
 
 def test_each_claim_records_where_its_runs_came_from(tmp_path):
     def harness():
+        runs = RunStore(torch.device("cpu"), [0], {"device": "cpu"}, run_cache=RunCache(tmp_path / "cache"))
         return Harness(profile="smoke", seeds=[0], device=torch.device("cpu"), data_root=tmp_path,
-                       results_dir=tmp_path / "results", environment={"device": "cpu"},
-                       run_cache=RunCache(tmp_path / "cache"))
+                       results_dir=tmp_path / "results", environment={"device": "cpu"}, runs=runs)
 
     spec, cfg = {"n_fc": 3, "activation": "tanh"}, TrainConfig(epochs=1, batch_size=4)
     claim = catalog.get("r002.tanh_learns")

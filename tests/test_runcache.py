@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-import harness.session as session_module
+import harness.runstore as runstore_module
 from harness.models import CifarCNN
 from harness.report import read_records
 from harness.runcache import RunCache, deserialize, serialize
@@ -30,18 +30,18 @@ CFG = TrainConfig(epochs=2, batch_size=4, lr=0.01, momentum=0.9, snapshot_epochs
 
 def _count_training(monkeypatch) -> list:
     calls = []
-    real = session_module.train
+    real = runstore_module.train
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
-    monkeypatch.setattr(session_module, "train", counting)
+    monkeypatch.setattr(runstore_module, "train", counting)
     return calls
 
 
 def _session(tmp_path, cache):
     harness = _harness(tmp_path, max_hours=None)
-    harness.run_cache = cache
+    harness.runs.run_cache = cache
     return harness
 
 
@@ -93,7 +93,7 @@ def test_a_code_change_trains_again(tmp_path, monkeypatch):
     calls = _count_training(monkeypatch)
     cache, data = RunCache(tmp_path / "cache"), _data()
     _run(_session(tmp_path, cache), data)
-    monkeypatch.setattr(session_module, "run_dependencies",
+    monkeypatch.setattr(runstore_module, "run_dependencies",
                         lambda caller, model_fn: Dependencies({"harness/train/engine.py": "the engine changed"}))
     _run(_session(tmp_path, cache), data)
     assert len(calls) == 2 and len(cache.entries()) == 2
@@ -233,7 +233,7 @@ def _budget_session(tmp_path, max_hours):
     from harness.claims import catalog
 
     harness = _harness(tmp_path, max_hours=max_hours)
-    harness.run_cache = RunCache(tmp_path / "cache")
+    harness.runs.run_cache = RunCache(tmp_path / "cache")
     claim = catalog.get("r000.teacher_train_acc")
     harness.start(claim.id, claim.reading("literal"))
     return harness
@@ -243,7 +243,7 @@ def test_a_resumed_run_stopped_by_the_time_budget_keeps_its_checkpoints_and_is_c
         tmp_path, monkeypatch):
     from harness import runcache
 
-    monkeypatch.setattr(session_module, "BUDGET_MAX_TIMED", 3)
+    monkeypatch.setattr(runstore_module, "BUDGET_MAX_TIMED", 3)
     data, cfg = _data(), TrainConfig(epochs=6, batch_size=4, lr=0.01)
     keep = runcache.RunCheckpoints.save
 

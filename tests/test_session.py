@@ -15,7 +15,7 @@ from harness.claims import ClaimResult, Verdict, catalog
 from harness.claims.pinned import UnpinnedVerdict, check_pinned, unpinned
 from harness.data import DeviceData
 from harness.models import CifarCNN
-from harness.session import run_key
+from harness.runstore import run_key
 from harness.train import TrainConfig
 
 from .helpers import SMOKE_ON_CPU
@@ -125,12 +125,15 @@ def test_without_require_data_a_missing_data_set_is_recorded_not_run(tmp_path):
 def _harness(tmp_path, max_hours, data_root=None):
     import torch
 
+    from harness.runstore import RunStore
     from harness.session import Harness
 
     env = {"profile": "full", "device": "CPU: test", "torch": "x", "cuda": "none", "python": "3", "commit": "abc",
            "date": "today"}
-    return Harness(profile="full", seeds=[0, 1, 2], device=torch.device("cpu"), data_root=data_root or tmp_path,
-                   results_dir=tmp_path / "results", environment=env, max_hours=max_hours)
+    device = torch.device("cpu")
+    return Harness(profile="full", seeds=[0, 1, 2], device=device, data_root=data_root or tmp_path,
+                   results_dir=tmp_path / "results", environment=env,
+                   runs=RunStore(device, [0, 1, 2], env, max_hours=max_hours))
 
 
 def test_a_partial_data_set_is_warned_of_and_the_record_carries_the_data_fingerprint(tmp_path):
@@ -173,9 +176,9 @@ def test_a_claim_over_the_time_budget_is_recorded_not_run_with_its_estimate(tmp_
     harness = _harness(tmp_path, max_hours=1.0)
     claim = catalog.get("r000.teacher_train_acc")
     run = harness.start(claim.id, claim.reading("literal"))
-    harness.skip_unless_it_fits(run, 600.0, "ten minutes")  # fits: nothing happens
+    harness.runs.skip_unless_it_fits(run, 600.0, "ten minutes")  # fits: nothing happens
     with pytest.raises(pytest.skip.Exception, match="takes about 5.0 h"):
-        harness.skip_unless_it_fits(run, 5 * 3600.0, "timed over 3 steps")
+        harness.runs.skip_unless_it_fits(run, 5 * 3600.0, "timed over 3 steps")
     record = json.loads(next((tmp_path / "results" / "records").glob("*.json")).read_text())
     assert record["verdict"] == "NOT RUN" and "needs about 5.0 h on CPU: test (timed over 3 steps)" in record["notes"]
     assert _harness(tmp_path, max_hours=None).hours_left() is None
@@ -208,12 +211,12 @@ def _scripted_clock(monkeypatch, durations=None, readings=None):
     import time
     from types import SimpleNamespace
 
-    import harness.session as session_module
+    import harness.runstore as runstore_module
 
     if readings is None:
         readings = np.concatenate([[0.0], np.cumsum(durations)]).tolist()
     ticks = iter(readings + readings[-1:] * 9)  # the NOT RUN record's wall time reads it too
-    monkeypatch.setattr(session_module, "time", SimpleNamespace(time=time.time, perf_counter=lambda: next(ticks)))
+    monkeypatch.setattr(runstore_module, "time", SimpleNamespace(time=time.time, perf_counter=lambda: next(ticks)))
 
 
 def _budget_session(tmp_path, max_hours):
@@ -221,8 +224,8 @@ def _budget_session(tmp_path, max_hours):
     from tests.test_engine import synthetic_data
 
     harness = _harness(tmp_path, max_hours=max_hours)
-    harness.memo_dir, harness.run_cache = tmp_path / "memo", RunCache(tmp_path / "cache")
-    harness.memo_dir.mkdir()
+    harness.runs.memo_dir, harness.runs.run_cache = tmp_path / "memo", RunCache(tmp_path / "cache")
+    harness.runs.memo_dir.mkdir()
     claim = catalog.get("r000.teacher_train_acc")
     harness.start(claim.id, claim.reading("literal"))
     data = synthetic_data(n=32)
@@ -267,9 +270,9 @@ def test_the_time_budget_is_checked_on_the_runs_own_first_steps(tmp_path, monkey
             f"the median of its first {len(durations)} timed steps on this device; training steps only"
             ) in record["notes"]
     # Nothing half-written: no memo file, no cache entry, the lock free; the next claim to need the run checks again.
-    assert not list(harness.memo_dir.glob("*.pt")) and not list(harness.memo_dir.glob("*.tmp"))
+    assert not list(harness.runs.memo_dir.glob("*.pt")) and not list(harness.runs.memo_dir.glob("*.tmp"))
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
-    for lock in harness.memo_dir.glob("*.lock"):
+    for lock in harness.runs.memo_dir.glob("*.lock"):
         FileLock(str(lock)).acquire(timeout=0).lock.release()
     _scripted_clock(monkeypatch, durations)
     with pytest.raises(pytest.skip.Exception, match="takes about"):
@@ -425,7 +428,7 @@ def test_families_come_from_the_claim_records_and_workers_start_with_the_claim_t
     def session(worker: bool):
         # Collection reads only whether it is a worker, the shard option and (a worker's) memo folder.
         s = object.__new__(ClaimsSession)
-        s.worker, s.harness = worker, SimpleNamespace(memo_dir=tmp_path)
+        s.worker, s.harness = worker, SimpleNamespace(runs=SimpleNamespace(memo_dir=tmp_path))
         return s
 
     def pytest_collection_modifyitems(config, items):

@@ -158,7 +158,7 @@ class ClaimsSession:
             if previous is not None:  # None: set outside Python, nothing to put back
                 signal.signal(sig, previous)
         if not self.worker:
-            shutil.rmtree(self.harness.memo_dir, ignore_errors=True)
+            shutil.rmtree(self.harness.runs.memo_dir, ignore_errors=True)
             if self.results_lock is not None:
                 self.results_lock.release()
 
@@ -202,7 +202,7 @@ class ClaimsSession:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node):
         """pytest-xdist: hand each worker the controller's folder of shared training runs."""
-        node.workerinput["harness_memo_dir"] = str(self.harness.memo_dir)
+        node.workerinput["harness_memo_dir"] = str(self.harness.runs.memo_dir)
         node.workerinput["harness_started"] = self.started
         node.workerinput["harness_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
         node.workerinput["harness_controller_pid"] = os.getpid()
@@ -215,13 +215,13 @@ class ClaimsSession:
         if self.worker:
             from harness.atomic import write_text_atomic
 
-            write_text_atomic(Path(self.harness.memo_dir) / CLAIM_TESTS_FILE, json.dumps(ids))
+            write_text_atomic(Path(self.harness.runs.memo_dir) / CLAIM_TESTS_FILE, json.dumps(ids))
 
     def _claim_test_ids(self) -> set:
         """The claim tests of the session (empty until collected)."""
         if self.claim_tests is None:
             try:
-                self.claim_tests = set(json.loads((Path(self.harness.memo_dir) / CLAIM_TESTS_FILE).read_text()))
+                self.claim_tests = set(json.loads((Path(self.harness.runs.memo_dir) / CLAIM_TESTS_FILE).read_text()))
             except (OSError, ValueError):
                 return set()  # not written yet (the workers are still collecting)
         return self.claim_tests

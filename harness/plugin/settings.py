@@ -237,6 +237,7 @@ def build_session(config):
     from harness.report.environment import results_name
     from harness.plugin.session import ClaimsSession
     from harness.progress import BoardHandler, ProgressBoard
+    from harness.runstore import RunStore
     from harness.session import PROFILE_SEEDS, Harness
 
     device = parse_device(config.getoption("--device"), os.environ.get("PYTEST_XDIST_WORKER"))
@@ -297,18 +298,16 @@ def build_session(config):
     if not is_worker(config) and not config.getoption("collectonly") and not config.getoption("--no-cache"):
         _check_cache_dir(cache_dir, config.getoption("--cache-dir"))
     env = environment(profile, device, root)
-    harness = Harness(
-        profile=profile, seeds=list(range(first_seed, first_seed + n_seeds)), device=device,
-        data_root=data_root, results_dir=results_dir,
-        environment=env, memo_dir=memo_dir, require_data=config.getoption("--require-data"),
-        run_cache=None if config.getoption("--no-cache") else RunCache(cache_dir),
+    seeds = list(range(first_seed, first_seed + n_seeds))
+    started = config.workerinput["harness_started"] if is_worker(config) else time.time()
+    max_hours = config.getoption("--max-hours")
+    runs = RunStore(
+        device, seeds, env, memo_dir=memo_dir, run_cache=None if config.getoption("--no-cache") else RunCache(cache_dir),
         calibration=Calibration(None if config.getoption("--no-cache") else cache_dir / "calibration.json"),
         planner=Plan(profile, env["device"], n_seeds) if planning else None,
-    )
-    started = config.workerinput["harness_started"] if is_worker(config) else time.time()
-    harness.started = started
-    max_hours = config.getoption("--max-hours")
-    harness.max_hours = max_hours if max_hours is not None else (None if device.type == "cuda" else 3.0)
+        max_hours=max_hours if max_hours is not None else (None if device.type == "cuda" else 3.0), started=started)
+    harness = Harness(profile=profile, seeds=seeds, device=device, data_root=data_root, results_dir=results_dir,
+                      environment=env, runs=runs, require_data=config.getoption("--require-data"))
     logging.getLogger("harness").setLevel(logging.INFO)
     board = ProgressBoard(memo_dir / "progress", config.workerinput["workerid"] if is_worker(config) else "main")
     # Every harness logger: the engine's epochs, the session's runs (trained, loaded from the cache) and claims.
