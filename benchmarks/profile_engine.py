@@ -27,7 +27,7 @@ from harness.data.paths import resolve_data_root
 from harness.models import CifarCNN, student, teacher
 from harness.plugin.settings import use_device
 from harness.report.environment import device_name
-from harness.session import NORMALIZATION
+from harness.data.device_data import NORMALIZATION
 from harness.train import TrainConfig, train
 
 # name: data set, model, the report's batch size and optimizer, images a class to draw batches from

@@ -96,12 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     jud.add_argument("results", type=Path, help="the results folder whose records hold the measurements (e.g. "
                                                 "results/full); only read")
     jud.add_argument("--claims", type=Path, required=True,
-                     help="the other report's claim file, shaped as harness/claims/catalog/r002.toml with its claim "
-                          "ids (e.g. examples/r002-student-b.toml); its name names the report")
+                     help="the other report's claim file, shaped as suites/r002/claims.toml with its claim ids (e.g. "
+                          "examples/r002-student-b.toml); its name names the report")
     jud.add_argument("--out", type=Path, required=True, help="a new or empty folder for its records, tables, "
                                                              "claims.csv and plots")
     jud.add_argument("--draws", type=int, default=None, help="bootstrap replicates for each stability figure "
                                                               "(default: harness.stability.DRAWS)")
+    _claims_dir_arg(jud)
 
     cmp = sub.add_parser("compare", help="what changed between two result sets; exit 1 when a verdict changed")
     cmp.add_argument("old", type=Path, help="a results folder or its claims.csv (the reference)")
@@ -159,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
             elif args.action == "pin":
                 from .report import read_records
 
+                from .report.store import refuse_other_reports
+
+                # A hand-in's verdicts (python -m harness judge) are never the project's reference.
+                refuse_other_reports(args.csv.parent, "python -m harness claims pin",
+                                     "would pin the hand-in's verdicts as the project's reference")
                 read_records(args.csv.parent)  # its records name the report folders of claims outside suites/
                 pinned, changes, written = catalog.pin_verdicts(args.csv, add=args.add)
                 print("\n".join(changes) or "no pin changed")
@@ -178,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs = sum(not s.partial for s in gone)
                 removed, freed = ("would remove", "would free") if args.dry_run else ("removed", "freed")
                 print(f"{removed} {runs} cached runs and {len(gone) - runs} checkpoints of unfinished runs from "
-                      f"{cache.folder}, {freed} {sum(s.size for s in gone) / 2**20:.1f} MiB")
+                      f"{cache.folder}, {freed} {sum(s.size for s in gone) / 2**20:.1f} MiB (stale for this "
+                      f"checkout's code: another checkout or branch sharing the folder trains those runs again)")
             else:
                 runs, partials = cache.clear()
                 print(f"removed {runs} cached runs and {partials} partial runs' checkpoints from {cache.folder}")
@@ -204,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "compare":
             from .report.compare import TIMING_CHANGES, compare, compare_markdown
 
+            from .report.store import refuse_other_reports
+
+            for side in (args.old, args.new):  # a hand-in's verdicts against a run's read as drift: never compared
+                refuse_other_reports(side.parent if side.is_file() else side, "python -m harness compare",
+                                     "would count the hand-in's verdicts as changes of the measured run")
             table = compare(args.old, args.new, exact=args.exact)
             print(compare_markdown(table, args.old, args.new), end="")
             if args.exact:  # a timing claim's verdict rests on wall time: never a difference of two runs' code

@@ -2,8 +2,9 @@
 
 A run depends on
 
-- the harness's training code (``TRAINING_CODE``: the engine, the models, the data pipeline, the numerics settings,
-  the cache's serialization and this module), each file whole, and the torch release;
+- the harness's training code (``TRAINING_CODE``: the engine, the models, the data pipeline with its normalization,
+  the numerics settings, the cache's serialization, the run store and this module), each file whole, and the
+  torch release;
 - its model's code: the classes of ``model_fn()``'s modules and their bases, each by the whole file defining it (a
   user's ``my_claims/mlp.py``), with what that file imports from the user's other modules (a module whole, a
   function or a class as below); a class in a test module (pytest's ``test_*.py``, ``*_test.py``) by its definition
@@ -62,7 +63,8 @@ HARNESS_DIR = Path(__file__).resolve().parent
 # settings, the cache's serialization and this module (which decides what else counts: a change to it must make
 # every entry stale, or `cache status` would call current an entry no session finds). Judges, statistics, tables,
 # plans and the CLI are left out on purpose.
-TRAINING_CODE = ("train", "models", "data", "numerics.py", "runcache.py", "runcode.py")
+# runstore.py: how a run is asked of the engine (its seeds, its teacher, the budget's hook on each step).
+TRAINING_CODE = ("train", "models", "data", "numerics.py", "runcache.py", "runcode.py", "runstore.py")
 MODULE = "<module>"
 GONE = "gone"
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

@@ -10,6 +10,7 @@ it NOT RUN.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import statistics
 import time
@@ -48,13 +49,30 @@ BUDGET_WINDOW_S = 2.0
 
 
 def run_key(model_spec: dict, cfg, train_data: DeviceData, test_data: DeviceData | None, seeds,
-            teacher_key: str | None = None) -> str:
+            teacher_key: str | None = None, architecture: str = "") -> str:
     """The one memo key of a training run: everything its result depends on, by value, and nothing else (the
     data by its description and by the fingerprint of what was on disk: a data root changed in place is other
-    data under the same description)."""
+    data under the same description; the model by its spec and by its ``architecture``, :func:`architecture`)."""
     return fingerprint(repr(sorted(model_spec.items())), repr(replace(cfg, label="")), train_data.description,
                        None if test_data is None else test_data.description, tuple(int(s) for s in seeds),
-                       teacher_key, *(getattr(d, "fingerprint", "") for d in (train_data, test_data)))
+                       teacher_key, *(getattr(d, "fingerprint", "") for d in (train_data, test_data)), architecture)
+
+
+def architecture(model_fn) -> str:
+    """What ``model_fn()`` builds, by value: its modules (their ``repr``), every parameter's and buffer's name, shape
+    and dtype, and their initial values under a fixed seed (an initialization the repr does not show). Two runs whose
+    spec says the same but whose ``model_fn`` builds other nets (``spec = {"n_fc": 3}`` beside ``lambda:
+    CifarCNN(3, act)``) never share a key. Built on the CPU, the global RNG left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = model_fn()
+    if not isinstance(model, torch.nn.Module):
+        return repr(type(model))
+    state = model.state_dict()
+    shapes = [(name, tuple(t.shape), str(t.dtype)) for name, t in state.items()]
+    values = hashlib.sha256(b"".join(t.detach().cpu().contiguous().numpy().tobytes() for t in state.values()
+                                     if t.dtype != torch.bfloat16)).hexdigest()
+    return fingerprint(repr(model), repr(shapes), values)
 
 
 @dataclass
@@ -113,7 +131,7 @@ class RunStore:
         NOT RUN and skipping its test.
         """
         teacher_key = None if teacher is None else teacher.key
-        key = run_key(model_spec, cfg, train_data, test_data, self.seeds, teacher_key)
+        key = run_key(model_spec, cfg, train_data, test_data, self.seeds, teacher_key, architecture(model_fn))
         cfg = replace(cfg, label=run_label(model_spec, cfg))  # the key leaves the label out: it names, never changes
         if self.run_cache is not None:
             self._declared.setdefault(key, (caller, model_fn, teacher_key))
@@ -201,7 +219,8 @@ class RunStore:
         In plan mode it is costed and listed like any run, and a placeholder comes back.
         """
         if self.planner is not None:
-            key = run_key({**model_spec, "timed alone": True}, cfg, train_data, None, [seed])
+            key = run_key({**model_spec, "timed alone": True}, cfg, train_data, None, [seed], None,
+                          architecture(model_fn))
             return self._planned(key, model_fn, model_spec, cfg, train_data, None, False, seeds=[seed], claim=claim)
         if claim is not None:
             claim.runs["trained"] += 1

@@ -27,6 +27,7 @@ from .claims import ClaimResult, Verdict, catalog
 from .claims.pinned import check_pinned
 from .claims.record import Reading, json_safe
 from .data import DataMissing, DeviceData, load_images, select
+from .data.device_data import NORMALIZATION
 from .data.errors import PartialDataWarning
 from .data.sources import RESTORE_HINT
 from .judges import judge_claim
@@ -40,12 +41,6 @@ from .stability import stability
 log = logging.getLogger("harness")
 
 PROFILE_SEEDS = {"smoke": 2, "full": 5}
-# Per-channel normalization of each data set: CIFAR-10 as the tutorial (0.5, 0.5);
-# Tiny ImageNet with ImageNet's statistics (a reading the claims record).
-NORMALIZATION = {
-    "cifar10": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-    "tiny-imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-}
 
 
 def for_each_reading(claim_id: str, only: list[str] | None = None):
@@ -171,6 +166,7 @@ class ClaimMeasurement:
         self.reading = reading
         self.test_id = test_id  # the test measuring it (the plan lists runs by test)
         self.results: list[ClaimResult] = []  # what conclude recorded (the plugin sends it to the controller)
+        self.not_run: str | None = None  # why it was recorded NOT RUN, if it was
         self.started = time.perf_counter()
         self.data_used: list[str] = []
         self.forms: list[str] = []
@@ -211,6 +207,7 @@ class ClaimMeasurement:
 
     def record_not_run(self, why: str) -> ClaimResult:
         """Record the claim as NOT RUN, saying why and what to do."""
+        self.not_run = why
         if self.harness.planner is not None:
             self.harness.planner.not_run[self.test_id] = why  # the plan says which runs it could not see
         result = self._result(Verdict.NOT_RUN, claimed=self.record.statement, measured="—", notes=why)

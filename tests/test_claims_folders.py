@@ -98,3 +98,24 @@ def test_an_outside_folder_s_results_go_beside_it_and_its_pins_beside_its_claims
     assert str(folder / "pinned_verdicts.json") in capsys.readouterr().out
     measured = rows.splitlines()[1].split(",")[2]  # the verdict the session recorded
     assert json.loads((folder / "pinned_verdicts.json").read_text()) == {"r901.beats_chance|literal": [measured]}
+
+
+def test_a_claim_test_that_records_nothing_fails_naming_the_claim(tmp_path):
+    folder = _folder(tmp_path)
+    (folder / "test_r901.py").write_text(TEST.replace("    claim.conclude({})\n", ""))
+    done = _pytest(tmp_path, "mine")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "r901.beats_chance [literal]: the test ended without recording the claim" in done.stdout
+
+
+def test_rejudge_and_judge_see_an_outside_folder_through_its_records(tmp_path, capsys):
+    _folder(tmp_path)
+    assert _pytest(tmp_path, "mine").returncode == 0
+    results = tmp_path / "mine" / "results" / "smoke"
+    assert main(["rejudge", str(results), "--draws", "5"]) == 0
+    assert "re-judged 1 records" in capsys.readouterr().out
+
+
+def test_the_example_claims_folder_validates():
+    examples = Path(__file__).resolve().parents[1] / "examples" / "claims"
+    assert main(["claims", "validate", str(examples)]) == 0

@@ -177,7 +177,10 @@ def _claim_file(tmp_path: Path, name: str, edit) -> Path:
                                      '{ momentum = 0.5 }, why = "plain SGD (the report'),
      "claim r002.fix_leaky_relu reading 'momentum=0' has choices {'momentum': 0.5}"),
     ("carol.toml", lambda t: t.replace("claimed = { test_acc = 71.0, ", "claimed = { "),
-     "claim r002.tanh_learns [momentum=0]: its judge cannot judge it (KeyError: 'test_acc')"),
+     "claim r002.tanh_learns: claimed has no test_acc; the judge checks every figure the claim states"),
+    # How a claim is checked is the harness's: a hand-in that would loosen a tolerance or a threshold is refused.
+    ("frank.toml", lambda t: t.replace('id = "r002.tanh_learns"', 'id = "r002.tanh_learns"\ntolerance = 9.0'),
+     "claim r002.tanh_learns: tolerance differs from the catalogue's"),
     ("dave.toml", lambda t: t.replace('statement = "LeakyReLU', 'statemint = "LeakyReLU'),
      "claim 'r002.fix_leaky_relu': unknown key 'statemint' (did you mean 'statement'?)"),
     ("erin.toml", lambda t: t.replace("[[claim]]", "[[claim]", 1), "not valid TOML"),
@@ -232,6 +235,22 @@ def test_rejudge_and_report_refuse_a_folder_judged_against_another_file(student_
     assert _digest(copy) == before and not (tmp_path / "merged").exists()
     assert main(["judge", "--claims", str(STUDENT_B), str(copy), "--out", str(tmp_path / "again")]) == 2
     assert "judged against" in capsys.readouterr().err  # judge the measurements, not another report's verdicts
+    # A hand-in's verdicts are never the project's pins, nor a change of the measured run.
+    pins = {f.name: f.pinned_file().read_bytes() for f in catalog.folders()}
+    assert main(["claims", "pin", str(copy / "claims.csv")]) == 2
+    assert "python -m harness claims pin` would pin the hand-in's verdicts" in capsys.readouterr().err
+    assert {f.name: f.pinned_file().read_bytes() for f in catalog.folders()} == pins
+    assert main(["compare", str(full), str(copy)]) == 2
+    assert "python -m harness compare` would count the hand-in's verdicts" in capsys.readouterr().err
+
+
+def test_a_hand_in_saved_as_claims_toml_in_a_folder_of_its_own_is_named_by_that_folder(student_b, tmp_path, capsys):
+    full, _, _ = student_b
+    hand_in = tmp_path / "hand-ins" / "alice" / "claims.toml"
+    hand_in.parent.mkdir(parents=True)
+    hand_in.write_text(STUDENT_B.read_text())
+    assert main(["judge", "--claims", str(hand_in), str(full), "--out", str(tmp_path / "alice"), "--draws", "5"]) == 0
+    assert "# Report alice" in (tmp_path / "alice" / "alice.md").read_text()
 
 
 def test_the_scoped_catalogue_ends_with_its_block_an_exception_too():

@@ -65,4 +65,11 @@ def test_the_results_cache_keys_on_training_code_not_on_judges_or_tables(tmp_pat
     runcode.forget()
     assert runcode.Dependencies(runcode.training_code()).code != runcode.Dependencies(before).code
     assert runcode.staleness(before, runcode.torch.__version__) == ["harness/train/engine.py changed"]
+    # The data sets' normalization and the run store (how a run is asked of the engine) are training code too.
+    for changed in ("data/device_data.py", "runstore.py"):
+        runcode.forget()
+        ahead = runcode.training_code()
+        (copy / changed).write_text((copy / changed).read_text() + "\n# edited\n")
+        runcode.forget()
+        assert runcode.staleness(ahead, runcode.torch.__version__) == [f"harness/{changed} changed"]
     runcode.forget()

@@ -468,3 +468,21 @@ def test_an_invalid_seed_or_budget_option_is_a_usage_error_naming_it(option, tmp
     assert done.returncode == 4, done.stdout + done.stderr  # pytest's usage error
     assert option.split("=")[0] in done.stderr
     assert not (tmp_path / "results").exists()  # nothing written
+
+
+def test_two_models_a_spec_cannot_tell_apart_never_share_a_run_key():
+    """The model is given twice, as code and as a spec: a spec that leaves out what the code changes (the
+    activation, an initialization) must not make two nets one run."""
+    from harness.models import CifarCNN
+    from harness.runstore import architecture
+
+    cfg, data = TrainConfig(epochs=1, batch_size=4), _data()
+    keys = {run_key({"n_fc": 3}, cfg, data, None, [0], None, architecture(fn))
+            for fn in (lambda: CifarCNN(3, "relu"), lambda: CifarCNN(3, "sigmoid"),
+                       lambda: CifarCNN(3, "tanh"), lambda: CifarCNN(3, "tanh", init="xavier"))}
+    assert len(keys) == 4
+    same = architecture(lambda: CifarCNN(3, "tanh"))
+    assert architecture(lambda: CifarCNN(3, "tanh")) == same  # by value: the same net is the same run
+    before = torch.random.get_rng_state()
+    architecture(lambda: CifarCNN(3, "tanh"))
+    assert torch.equal(torch.random.get_rng_state(), before)  # building it to look leaves the global RNG alone

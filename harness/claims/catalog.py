@@ -157,6 +157,13 @@ def _checked_budget(path: Path, claim_id: str, budget: dict) -> dict:
             if not (value == "all" or (isinstance(value, int) and not isinstance(value, bool) and value > 0)):
                 raise ClaimRecordError(f"{where}: budget.{profile}.{key} = {value!r}; give a positive whole number "
                                        "or \"all\"")
+        others = {p: set(e) for p, e in budget.items() if p != profile and isinstance(e, dict)}
+        for other, keys in others.items():
+            if keys != set(entries):
+                # Each profile trains the same runs at another size: an entry one of them lacks is a typo.
+                raise ClaimRecordError(f"{where}: budget.{profile} and budget.{other} name other entries "
+                                       f"({sorted(set(entries) ^ keys)} in one only); give both profiles the same "
+                                       "entries")
         longer, epochs = entries.get("longer_epochs"), entries.get("epochs")
         if isinstance(longer, int) and isinstance(epochs, int) and longer <= epochs:
             # The report's runs are the first epochs of the longer ones, a declared relation: a longer run no longer
@@ -166,19 +173,23 @@ def _checked_budget(path: Path, claim_id: str, budget: dict) -> dict:
     return budget
 
 
-def load_file(path: Path) -> list[Claim]:
+def load_file(path: Path, folder_rule: bool = True) -> list[Claim]:
     """The claims of one claim file, checked, in the file's order, without adding them to the catalogue.
 
     Every claim file is read through here (a report folder's ``claims.toml``, and another report's file judged by
     ``python -m harness judge``), so every check applies to all of them. A ``claims.toml`` names its report by its
     folder, whose name every claim id starts with; another file by its name less ``.toml`` (less a leading ``r``
     before a digit: ``r002-student-b.toml`` → ``002-student-b``), its ids unchecked (they are the ids of the claims
-    it re-states). See :func:`_read_file` for the checks.
+    it re-states). ``folder_rule=False``: named by its file and its ids unchecked, whatever its name (a hand-in saved
+    as ``hand-ins/alice/claims.toml``). See :func:`_read_file` for the checks.
     """
-    return _read_file(Path(path), Path(path).parent.name if Path(path).name == CLAIMS_FILE else None)[1]
+    path = Path(path)
+    in_folder = folder_rule and path.name == CLAIMS_FILE
+    return _read_file(path, path.parent.name if in_folder else None, path.parent.name if path.name == CLAIMS_FILE
+                      and not folder_rule else None)[1]
 
 
-def _read_file(path: Path, name: str | None) -> tuple[dict, list[Claim]]:
+def _read_file(path: Path, name: str | None, report: str | None = None) -> tuple[dict, list[Claim]]:
     """The ``[report]`` table and the claims of one claim file, checked.
 
     ``name``: the report folder's name every claim id must start with (None: a file outside a report folder,
@@ -222,7 +233,7 @@ def _read_file(path: Path, name: str | None) -> tuple[dict, list[Claim]]:
         readings = _readings(raw["readings"], where) if "readings" in raw else default_readings or (
             Reading("literal", {}, "the report's setup as stated"),)
         claims.append(Claim(
-            id=raw["id"], report=report_of(name or path.stem), section=raw["section"], statement=raw["statement"],
+            id=raw["id"], report=report_of(name or report or path.stem), section=raw["section"], statement=raw["statement"],
             metric=raw["metric"], unit=_typed(raw, "unit", str, where, ""), claimed=dict(claimed),
             check=raw["check"],
             setup={**defaults.get("setup", {}), **_typed(raw, "setup", dict, where, {})},

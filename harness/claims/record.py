@@ -54,9 +54,11 @@ class Claim:
         try:
             raw = self.budget[profile]
         except KeyError:
-            raise KeyError(f"{self.id} declares no budget for profile {profile!r} (budget.{profile} in its "
-                           f"catalog record); profiles with one: {sorted(self.budget)}") from None
-        return Budget(self.id, profile, {k: (None if v == "all" else v) for k, v in raw.items()})
+            raise KeyError(f"{self.id} declares no budget for profile {profile!r} (budget.{profile} in "
+                           f"{self.folder or 'its report folder'}/claims.toml); profiles with one: "
+                           f"{sorted(self.budget)}") from None
+        return Budget(self.id, profile, {k: (None if v == "all" else v) for k, v in raw.items()},
+                      f"{self.folder or 'its report folder'}/claims.toml")
 
     def param(self, name: str):
         """The harness parameter ``name`` of this claim's check; KeyError naming the known ones otherwise."""
@@ -76,13 +78,13 @@ class Claim:
 class Budget(dict):
     """A claim's budget under one profile; a missing entry is a KeyError naming the claim and the record."""
 
-    def __init__(self, claim_id: str, profile: str, values: dict):
+    def __init__(self, claim_id: str, profile: str, values: dict, where: str = "its claims.toml"):
         super().__init__(values)
-        self.claim_id, self.profile = claim_id, profile
+        self.claim_id, self.profile, self.where = claim_id, profile, where
 
     def __missing__(self, key):
         raise KeyError(f"{self.claim_id} has no budget entry {key!r} under profile {self.profile!r} "
-                       f"(budget.{self.profile} in its catalog record); entries: {sorted(self)}")
+                       f"(budget.{self.profile} in {self.where}); entries: {sorted(self)}")
 
 
 @dataclass

@@ -253,6 +253,11 @@ class ClaimsSession:
             measuring.record_not_run(f"out of memory on {self.harness.environment['device']}: "
                                      f"{str(call.excinfo.value).splitlines()[0][:300]}")
             free_after_out_of_memory(call.excinfo.value, self.harness.device)
+        if report.passed and not measuring.results and measuring.not_run is None:
+            # A claim test that ends without a verdict would leave its claim out of the tables without a word.
+            report.outcome = "failed"
+            report.longrepr = (f"{measuring.record.id} [{measuring.reading.name}]: the test ended without "
+                               "recording the claim: hand its measurements to the judge with claim.conclude({...})")
         # The verdicts this test recorded travel to the controller with its report (also under xdist), as JSON text:
         # what xdist serializes for any report.
         from harness.claims.record import runs_text
@@ -365,10 +370,11 @@ def check_claim_tests(items) -> None:
                     claim.reading(getattr(reading, "name", str(reading)))  # KeyError naming the readings
                     raise KeyError(f"{claim_id}: reading {reading.name!r} differs from its record's")
             except KeyError as exc:
-                problems.setdefault(str(exc.args[0]), item.nodeid)
+                problems.setdefault(str(exc.args[0]), []).append(item.nodeid)
     if problems:
         raise pytest.UsageError("claim tests that cannot be judged (fix before training):\n" + "\n".join(
-            f"  {test}: {why}" for why, test in problems.items()))
+            f"  {why}\n    in {', '.join(tests[:3])}" + (f" and {len(tests) - 3} more" if len(tests) > 3 else "")
+            for why, tests in problems.items()))
 
 
 def _stop_once(signum, frame):

@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..atomic import write_json_atomic
@@ -68,12 +68,24 @@ class JudgedAgainst:
         return "\n".join(lines).rstrip("\n") + "\n"
 
 
+# What a hand-in's claim file states (its report's words, figures, precision and readings), and what it may not change.
+HAND_IN_KEYS = ("statement", "claimed", "printed", "notes", "readings", "section", "metric", "check", "unit",
+                "open_choices")
+HARNESS_KEYS = ("params", "tolerance", "budget", "setup", "timing", "control", "extension", "reachable",
+                "runs_family")
+# What load_file gives a claim that leaves a key out (setup, a required field, is then {}).
+_DEFAULTS = {f.name: f.default if f.default is not MISSING else
+             f.default_factory() if f.default_factory is not MISSING else {} for f in fields(Claim) if f.name in HARNESS_KEYS}
+# load_file's own default for a claim that names no reachable verdicts (not the dataclass's).
+_DEFAULTS["reachable"] = ("REPRODUCED", "NOT REPRODUCED")
+
+
 def other_claims(path: Path) -> list[Claim]:
     """The claims of ``path`` (:func:`harness.claims.catalog.load_file`: every check of a claim file applies), each
     checked against what the harness can judge: a claim id without a registered judge, or a reading named as one
     the harness measures but with other choices, is a ValueError naming the file, the claim and the reading."""
     path = Path(path)
-    claims = catalog.load_file(path)
+    claims = catalog.load_file(path, folder_rule=False)  # a hand-in re-states another folder's claim ids
     known = {c.id: c for c in catalog.all_claims()}
     judges = registered()
     for claim in claims:
@@ -83,6 +95,19 @@ def other_claims(path: Path) -> list[Claim]:
                              + (f" (did you mean {close[0]!r}?)" if close else "")
                              + "; a report's file judged from stored measurements uses the catalogue's claim ids")
         own = known[claim.id]
+        # The hand-in states its report's words and figures; how a claim is checked (thresholds, budgets, the
+        # verdicts it can reach, the recipe's setup) is the harness's and the measurements', never the hand-in's.
+        for key in HARNESS_KEYS:
+            stated = getattr(claim, key)
+            if stated != _DEFAULTS[key] and stated != getattr(own, key):
+                raise ValueError(f"{path}: claim {claim.id}: {key} differs from the catalogue's "
+                                 f"({own.folder}/claims.toml); a hand-in may change only "
+                                 f"{', '.join(HAND_IN_KEYS)}: remove {key} or give the catalogue's value")
+        missing = sorted(set(own.claimed) - set(claim.claimed))
+        if missing:
+            raise ValueError(f"{path}: claim {claim.id}: claimed has no {', '.join(missing)}; the judge checks every "
+                             f"figure the claim states ({', '.join(sorted(own.claimed))}): give the hand-in's figure "
+                             "for each, or leave the claim out")
         for reading in claim.readings:
             try:
                 measured = own.reading(reading.name)
@@ -93,7 +118,8 @@ def other_claims(path: Path) -> list[Claim]:
                 raise ValueError(f"{path}: claim {claim.id} reading {reading.name!r} has choices {reading.choices}, "
                                  f"but the harness measures that reading with {measured.choices}: give it those "
                                  "choices, or another name")
-    return claims
+    # What the hand-in leaves out of the harness's keys is the catalogue's: it is judged as the claim was measured.
+    return [replace(c, **{key: getattr(known[c.id], key) for key in HARNESS_KEYS}) for c in claims]
 
 
 def check_out(results_dir: Path, out: Path) -> None:
@@ -199,9 +225,10 @@ def judge_against(claims_file: Path, results_dir: Path, out: Path, draws: int | 
         raise FileNotFoundError(f"{results_dir}: no records under {results_dir / RECORDS}; give a results folder a "
                                 "session wrote (e.g. results/full)")
     check_out(results_dir, out)
-    claims = other_claims(claims_file)
     refuse_other_reports(results_dir, JUDGE_COMMAND, "judges measured records, not another report's verdicts")
-    stored = {(r["claim_id"], r["reading"]): r for r in read_records(results_dir)}
+    records = read_records(results_dir)  # first: records of a claims folder outside suites/ bring its claims
+    claims = other_claims(claims_file)
+    stored = {(r["claim_id"], r["reading"]): r for r in records}
     environment = next((r["environment"] for r in stored.values() if r.get("environment")), None)
     if environment is None:
         raise ValueError(f"{results_dir}: no record says where it was measured (environment); rerun its session")

@@ -76,6 +76,9 @@ def rejudge(results_dir: Path, draws: int | None = None) -> Rejudged:
         raise FileNotFoundError(f"{results_dir}: no {RECORDS}/ folder; give a results folder a session wrote")
     refuse_other_reports(results_dir, "python -m harness rejudge",
                          "would judge them against the catalogue's claims")
+    from .store import read_records
+
+    read_records(results_dir)  # records of a claims folder outside suites/ bring that folder to the catalogue
     out = Rejudged(results_dir)
     commit = git_commit(Path(__file__).resolve().parents[2])
     environment = None

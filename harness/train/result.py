@@ -166,7 +166,9 @@ class TrainResult:
         With a constant learning rate and each member's data order drawn epoch by epoch from its own
         generator, the first epochs of a longer run are exactly the shorter run, field by field
         (tests/test_train_result.py), but for these: the EMA is not kept at a snapshot (None), the seconds are
-        the run's share of its epochs, and the key is named for the cut.
+        the run's share of its epochs, the key is named for the cut, and the gradient norms are those the longer
+        run kept within the cut (at the steps its own ``grad_norm_steps`` named, which a config spreading them
+        over the run's length places otherwise than the shorter run's; no claim reads a cut run's norms).
         """
         if epochs not in self.snapshots:
             raise KeyError(f"no snapshot after epoch {epochs}: train with snapshot_epochs=({epochs},); "

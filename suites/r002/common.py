@@ -30,8 +30,7 @@ def train_cnn(claim, epochs: int | None = None, momentum: float | None = None, l
 
     ``epochs`` defaults to the claim's budget. The 2-epoch runs of the 3-FC sigmoid and tanh nets are the
     first two epochs of their ``longer_epochs`` runs (the same run cut short: tests/test_engine.py), so they
-    are never trained twice; with ``longer_epochs`` equal to ``epochs`` (the catalog refuses it shorter) the
-    two are one run.
+    are never trained twice (the claim file refuses ``longer_epochs`` not above ``epochs``).
     """
     harness = claim.harness
     report_epochs = claim.budget["epochs"]
