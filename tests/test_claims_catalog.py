@@ -161,7 +161,7 @@ CLAIM = '[[claim]]\nid = "r901.x"\nsection = "s"\nstatement = "s"\nmetric = "m"\
     ('[[claims]]\nid = "r901.x"\n', r"unknown key 'claims' \(did you mean 'claim'\?\)"),
     (CLAIM.replace('"r901.x"', '"r902.x"'), r"claim 'r902.x': a claim id of report folder 'r901' starts with 'r901.'"),
     (CLAIM.replace('check = "c"\n', ''), r"claim 'r901.x': give its check"),
-    (CLAIM + 'tolerance = "3"\n', r"claim 'r901.x': tolerance = '3'; give a int or float"),
+    (CLAIM + 'tolerance = "3"\n', r"claim 'r901.x': tolerance = '3'; give a value of type int or float"),
     (CLAIM + 'reachable = ["REPRODUCED", "NOT REPRODUCD"]\n', r"reachable names \['NOT REPRODUCD'\]"),
     (CLAIM + '[claim.budget.smok]\nepochs = 1\n', r"claim r901.x: budget: unknown key 'smok' \(did you mean 'smoke'\?\)"),
     (CLAIM + '[claim.budget.smoke]\nepochs = 1\ntrain_per_clas = 5\n[claim.budget.full]\nepochs = 1\n',

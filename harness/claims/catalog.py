@@ -117,10 +117,13 @@ def _refuse_unknown(table: dict, allowed: tuple[str, ...], where: str) -> None:
 
 
 def _typed(raw: dict, key: str, kind, where: str, default=None):
+    """``raw[key]`` (``default`` when absent) if it is of ``kind``; ClaimRecordError naming the key otherwise. TOML's
+    true and false are never numbers here, though Python counts bools as ints."""
     value = raw.get(key, default)
-    if value is not None and not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+    wrong_kind = value is not None and not isinstance(value, kind)
+    if wrong_kind or (kind is not bool and isinstance(value, bool)):
         names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise ClaimRecordError(f"{where}: {key} = {value!r}; give a {names}")
+        raise ClaimRecordError(f"{where}: {key} = {value!r}; give a value of type {names}")
     return value
 
 
@@ -283,17 +286,19 @@ def forget_added_dirs() -> None:
 def add_dir(path: Path) -> list[ReportFolder]:
     """Add the report folder ``path`` (or the report folders it holds) to the catalogue; returns them.
 
-    A path without a ``claims.toml`` in it or one level below is a FileNotFoundError saying so; a claim id that
-    another folder already defines is a ClaimRecordError naming both.
+    A path without a ``claims.toml`` in it or one level below is a FileNotFoundError saying so; a folder whose name
+    another folder of the catalogue has (so would its claim ids), or a claim file that does not load, is a
+    ClaimRecordError naming it, and the catalogue stays as it was.
     """
     path = Path(path).resolve()
     found = folders_under(path)
     if not found:
         raise FileNotFoundError(f"{path}: holds no {CLAIMS_FILE}, nor does any folder in it: a claims folder is a "
                                 f"report folder (its {CLAIMS_FILE}, {JUDGES_FILE}, test_*.py) or a folder of them")
-    if path not in _added_dirs:
-        _added_dirs.append(path)
-        _catalog.cache_clear()
+    if path in _added_dirs:
+        return [folder(p.name) for p in found]
+    _added_dirs.append(path)
+    _catalog.cache_clear()
     try:
         _catalog()  # checked now, not at the first claim asked for
     except ClaimRecordError:
