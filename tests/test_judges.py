@@ -22,3 +22,18 @@ def test_every_report_folder_drives_its_judges_with_the_shared_checks():
         assert path.is_file(), f"{folder.path}: no test_judges.py driving its judges"
         names = {n.id for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Name)}
         assert "judge_tests" in names and "CASES" in names, f"{path}: does not hand its CASES to judge_tests"
+
+
+def test_a_judge_of_a_folder_the_catalogue_dropped_is_not_registered(tmp_path):
+    """A process that added a claims folder and dropped it (one test's tmp_path, then the next test) keeps no judge
+    of it: the judges are those of the catalogue's folders."""
+    folder = tmp_path / "r905"
+    folder.mkdir()
+    (folder / "claims.toml").write_text('[[claim]]\nid = "r905.x"\nsection = "s"\nstatement = "s"\nmetric = "m"\n'
+                                        'check = "c"\n')
+    (folder / "judges.py").write_text("from harness.judges import judge\n\n\n@judge('r905.x')\ndef x(m, claim, reading):"
+                                      "\n    raise AssertionError('never called here')\n")
+    catalog.add_dir(folder)
+    assert "r905.x" in registered()
+    catalog.forget_added_dirs()
+    assert set(registered()) == {c.id for c in catalog.all_claims()}

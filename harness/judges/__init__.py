@@ -11,6 +11,7 @@ its ``measurements``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from ..claims.record import Claim, Reading
@@ -57,12 +58,15 @@ def judge_of(claim: Claim) -> Judge:
 
 
 def registered() -> dict[str, Judge]:
-    """Every judge of every report folder in the catalogue, by claim id (each folder's ``judges.py`` imported)."""
+    """Every judge of every report folder in the catalogue, by claim id (each folder's ``judges.py`` imported);
+    a judge of a folder the catalogue no longer holds (a process that dropped an added folder) is not among them."""
     from ..claims import catalog
 
+    files = set()
     for folder in catalog.folders():
         catalog.load_judges(folder)
-    return dict(JUDGES)
+        files.add(folder.judges_file.resolve())
+    return {cid: fn for cid, fn in JUDGES.items() if Path(_origin(fn)[0]).resolve() in files}
 
 
 def judge_claim(claim: Claim, reading: Reading, measurements: dict) -> Judgement:
