@@ -205,7 +205,7 @@ class RunStore:
 
     def _store(self, key: str, code: str, result, label: str, meta: dict | None = None) -> None:
         """Keep a finished run in the results cache; a cache that cannot take it costs later sessions the run,
-        never this one (the folder is checked before any training: see pytest_plugin)."""
+        never this one (the folder is checked before any training: harness.plugin.settings._check_cache_dir)."""
         try:
             self.run_cache.store(key, code, result, meta)
         except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
