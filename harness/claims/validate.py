@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from pathlib import Path
 
 from . import catalog
@@ -37,8 +38,6 @@ def problems(report_folder: catalog.ReportFolder) -> list[str]:
         path = report_folder.pinned_file(device)
         if not path.exists():
             continue
-        import json
-
         try:
             pins = json.loads(path.read_text())
         except ValueError as exc:
