@@ -236,7 +236,8 @@ def _read_file(path: Path, name: str | None, report: str | None = None) -> tuple
         readings = _readings(raw["readings"], where) if "readings" in raw else default_readings or (
             Reading("literal", {}, "the report's setup as stated"),)
         claims.append(Claim(
-            id=raw["id"], report=report_of(name or report or path.stem), section=raw["section"], statement=raw["statement"],
+            id=raw["id"], report=report_of(name or report or path.stem), section=raw["section"],
+            statement=raw["statement"],
             metric=raw["metric"], unit=_typed(raw, "unit", str, where, ""), claimed=dict(claimed),
             check=raw["check"],
             setup={**defaults.get("setup", {}), **_typed(raw, "setup", dict, where, {})},

@@ -2,8 +2,9 @@
 
 What it checks, each problem named with its file: the claim records load (unknown keys, missing keys, budgets —
 :func:`harness.claims.catalog.load_file`); ``judges.py`` imports, every claim has a judge and every judge names a
-claim of its folder (a misspelt ``@judge`` id); pins name claims and readings that exist; and the folder's tests collect under the harness's pytest
-plugin, which checks every claim test's claim, readings and judge at collection.
+claim of its folder (a misspelt ``@judge`` id); pins name claims and readings that exist; and the folder's tests
+collect under the harness's pytest plugin, which checks every claim test's claim, readings and judge at collection.
+It does not run the judges' tests: ``pytest DIR -p harness.pytest_plugin -k test_judges`` does, training nothing.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Report the positive control's judges, driven by synthetic measurements: each verdict a claim can honestly reach is reached
-(:mod:`harness.judges.testing`)."""
+"""The positive control's judge, driven by synthetic measurements: each verdict the claim can honestly reach is
+reached (:mod:`harness.judges.testing`)."""
 
 from __future__ import annotations
 
