@@ -63,19 +63,32 @@ def for_each_reading(claim_id: str, only: list[str] | None = None):
 
 @dataclass
 class Harness:
-    """What the claim tests of a session share (built by the plugin from the command line): the profile, seeds,
-    device, data and results folder, and the run store their training runs come from."""
+    """What the claim tests of a session share (built by the plugin from the command line): the profile, data and
+    results folder, and the run store their training runs come from, which holds the seeds, device and
+    environment (one copy: the runs are trained on what the tables say)."""
 
     profile: str
-    seeds: list[int]
-    device: torch.device
     data_root: Path
     results_dir: Path
-    environment: dict
     runs: RunStore  # every training run: keys, the session's memo, the results cache, the time budget, the plan
     require_data: bool = False  # a missing data set fails the session instead of skipping the claim
     running: "ClaimMeasurement | None" = None  # the claim the current test measures (its NOT RUN record: memory, time budget)
     _data: dict = field(default_factory=dict, repr=False)  # decoded data sets on the device, once a process
+
+    @property
+    def seeds(self) -> list[int]:
+        """The seeds every claim runs (``--seeds``, ``--first-seed``)."""
+        return self.runs.seeds
+
+    @property
+    def device(self) -> torch.device:
+        """The device every run trains on."""
+        return self.runs.device
+
+    @property
+    def environment(self) -> dict:
+        """The session's environment header (device, torch, commit, ...)."""
+        return self.runs.environment
 
     @property
     def full(self) -> bool:
@@ -194,7 +207,7 @@ class ClaimMeasurement:
             if self.harness.require_data:
                 pytest.fail(f"--require-data: {self.record.id} needs {message}", pytrace=False)
             self.record_not_run(message)
-            pytest.skip(f"{self.record.id}: {exc}")
+            pytest.skip(f"{self.record.id}: {message}")
         if data.partial:
             warnings.warn(PartialDataWarning(
                 f"{self.record.id}: {dataset}/{split} under {self.harness.data_root} is {data.partial} images (one "

@@ -241,7 +241,7 @@ def test_a_caller_without_its_source_is_keyed_by_its_code_and_never_called_stale
 
 def _session(tmp_path, cache):
     harness = _harness(tmp_path, max_hours=None)
-    harness.seeds = [0]
+    harness.runs.seeds = [0]
     harness.runs.run_cache = cache
     return harness
 

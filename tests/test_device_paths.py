@@ -192,7 +192,7 @@ def test_the_budget_check_on_cuda_waits_for_the_device_once_a_run_not_once_a_ste
     monkeypatch.setattr(torch.cuda, "Event", _FakeEvent)
     monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: None)
     harness = _harness(tmp_path, max_hours=1.0)
-    harness.device = harness.runs.device = torch.device("cuda:0")  # the run store times the steps on its device
+    harness.runs.device = torch.device("cuda:0")  # the session's one device: the run store times the steps on it
     claim = catalog.get("r000.teacher_train_acc")
     run = harness.start(claim.id, claim.reading("literal"))
     data = DeviceData((np.zeros((400, 2, 2, 3), np.uint8), np.arange(400) % 2), "cpu", (0.5,) * 3, (0.5,) * 3)

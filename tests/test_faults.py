@@ -254,8 +254,7 @@ def save(self, seeds, state):  # a kill right after epoch kill_after's checkpoin
 runcache.RunCheckpoints.save = save
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 torch.set_num_threads(1)
-harness = Harness(profile="smoke", seeds=SEEDS, device=torch.device("cpu"), data_root=Path(cache_dir),
-                  results_dir=Path(cache_dir) / "results", environment={},
+harness = Harness(profile="smoke", data_root=Path(cache_dir), results_dir=Path(cache_dir) / "results",
                   runs=RunStore(torch.device("cpu"), SEEDS, {}, run_cache=RunCache(Path(cache_dir))))
 data = synthetic_data(n=24)
 data.description = "synthetic: 24 images"

@@ -162,8 +162,7 @@ def _data(n=8):
 def test_each_claim_records_where_its_runs_came_from(tmp_path):
     def harness():
         runs = RunStore(torch.device("cpu"), [0], {"device": "cpu"}, run_cache=RunCache(tmp_path / "cache"))
-        return Harness(profile="smoke", seeds=[0], device=torch.device("cpu"), data_root=tmp_path,
-                       results_dir=tmp_path / "results", environment={"device": "cpu"}, runs=runs)
+        return Harness(profile="smoke", data_root=tmp_path, results_dir=tmp_path / "results", runs=runs)
 
     spec, cfg = {"n_fc": 3, "activation": "tanh"}, TrainConfig(epochs=1, batch_size=4)
     claim = catalog.get("r002.tanh_learns")

@@ -130,10 +130,8 @@ def _harness(tmp_path, max_hours, data_root=None):
 
     env = {"profile": "full", "device": "CPU: test", "torch": "x", "cuda": "none", "python": "3", "commit": "abc",
            "date": "today"}
-    device = torch.device("cpu")
-    return Harness(profile="full", seeds=[0, 1, 2], device=device, data_root=data_root or tmp_path,
-                   results_dir=tmp_path / "results", environment=env,
-                   runs=RunStore(device, [0, 1, 2], env, max_hours=max_hours))
+    return Harness(profile="full", data_root=data_root or tmp_path, results_dir=tmp_path / "results",
+                   runs=RunStore(torch.device("cpu"), [0, 1, 2], env, max_hours=max_hours))
 
 
 def test_a_partial_data_set_is_warned_of_and_the_record_carries_the_data_fingerprint(tmp_path):

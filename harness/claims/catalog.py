@@ -187,16 +187,15 @@ def load_file(path: Path, folder_rule: bool = True) -> list[Claim]:
     as ``hand-ins/alice/claims.toml``). See :func:`_read_file` for the checks.
     """
     path = Path(path)
-    in_folder = folder_rule and path.name == CLAIMS_FILE
-    return _read_file(path, path.parent.name if in_folder else None, path.parent.name if path.name == CLAIMS_FILE
-                      and not folder_rule else None)[1]
+    folder_name = path.parent.name if path.name == CLAIMS_FILE else None
+    return _read_file(path, folder_name if folder_rule else None, report=folder_name)[1]
 
 
 def _read_file(path: Path, name: str | None, report: str | None = None) -> tuple[dict, list[Claim]]:
     """The ``[report]`` table and the claims of one claim file, checked.
 
-    ``name``: the report folder's name every claim id must start with (None: a file outside a report folder,
-    named by its file). Every table is checked against the keys
+    ``name``: the report folder's name every claim id must start with (None: ids unchecked); ``report``: what names
+    the report when ``name`` does not (default: the file's name less ``.toml``). Every table is checked against the keys
     it may hold (:data:`CLAIM_KEYS`, :data:`DEFAULT_KEYS`, :data:`READING_KEYS`, :data:`REPORT_KEYS`); a missing
     required key, a value of the wrong kind, a verdict name the harness does not know, or a budget that cannot be
     trained is a :class:`ClaimRecordError` naming the file, the claim and the key.
@@ -228,7 +227,9 @@ def _read_file(path: Path, name: str | None, report: str | None = None) -> tuple
                 raise ClaimRecordError(f"{where}: give its {key} (a non-empty string)")
         if name is not None and not raw["id"].startswith(f"{name}."):
             raise ClaimRecordError(f"{where}: a claim id of report folder {name!r} starts with '{name}.'")
-        reachable = tuple(_typed(raw, "reachable", list, where, ["REPRODUCED", "NOT REPRODUCED"]))
+        stated = _typed(raw, "reachable", list, where)
+        # Left out: the Claim dataclass's default, the one place it is written.
+        reachable = Claim.__dataclass_fields__["reachable"].default if stated is None else tuple(stated)
         unknown = sorted(set(reachable) - set(VERDICT_NAMES))
         if unknown:
             raise ClaimRecordError(f"{where}: reachable names {unknown}; verdicts are {', '.join(VERDICT_NAMES)}")

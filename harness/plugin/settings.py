@@ -306,8 +306,8 @@ def build_session(config):
         calibration=Calibration(None if config.getoption("--no-cache") else cache_dir / "calibration.json"),
         planner=Plan(profile, env["device"], n_seeds) if planning else None,
         max_hours=max_hours if max_hours is not None else (None if device.type == "cuda" else 3.0), started=started)
-    harness = Harness(profile=profile, seeds=seeds, device=device, data_root=data_root, results_dir=results_dir,
-                      environment=env, runs=runs, require_data=config.getoption("--require-data"))
+    harness = Harness(profile=profile, data_root=data_root, results_dir=results_dir, runs=runs,
+                      require_data=config.getoption("--require-data"))
     logging.getLogger("harness").setLevel(logging.INFO)
     board = ProgressBoard(memo_dir / "progress", config.workerinput["workerid"] if is_worker(config) else "main")
     # Every harness logger: the engine's epochs, the session's runs (trained, loaded from the cache) and claims.

@@ -76,8 +76,6 @@ HARNESS_KEYS = ("params", "tolerance", "budget", "setup", "timing", "control", "
 # What load_file gives a claim that leaves a key out (setup, a required field, is then {}).
 _DEFAULTS = {f.name: f.default if f.default is not MISSING else
              f.default_factory() if f.default_factory is not MISSING else {} for f in fields(Claim) if f.name in HARNESS_KEYS}
-# load_file's own default for a claim that names no reachable verdicts (not the dataclass's).
-_DEFAULTS["reachable"] = ("REPRODUCED", "NOT REPRODUCED")
 
 
 def other_claims(path: Path) -> list[Claim]:
