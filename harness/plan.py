@@ -1,9 +1,9 @@
 """The cost plan: every training run the selected claims need, counted once, with its time on this device.
 
-``python -m harness plan`` runs the claim tests in plan mode: :meth:`Harness.trained` records each run's
-full specification (its memo key, so a run several claims share is one run), times a few steps of it on
-this device (cached per device, see :class:`Calibration`), and hands the test an untrained placeholder
-instead of training. Plan, training and cache read the same budgets because they run the same code.
+``python -m harness plan`` collects the claim tests in plan mode: each test's claim declares its runs
+(:mod:`harness.runs`), and each distinct run (by its memo key, so a run several claims share is one run) is timed for
+a few steps on this device (cached per device, see :class:`Calibration`) or found in the results cache; no test body
+runs and nothing is trained. Plan, training and cache read the same declarations and budgets.
 The plan file feeds the pytest session's header and its ETA.
 """
 

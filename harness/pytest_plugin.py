@@ -91,5 +91,10 @@ def claim(request, harness, reading):
         pytest.fail(f"{request.node.nodeid}: the claim fixture needs a test of one claim (decorate it with "
                     f"@for_each_reading(\"<claim id>\")); it names {ids or 'none'}", pytrace=False)
     measuring = harness.start(ids[0], reading, request.node.nodeid)
+    if harness.planner is not None:
+        # Plan mode costs the runs the claim declares and runs no test body: nothing is trained or judged.
+        measuring.plan()
+        harness.running = None
+        pytest.skip("plan mode: the runs this claim declares are costed, nothing trained or judged")
     yield measuring
     harness.running = None  # nothing later is charged to this claim

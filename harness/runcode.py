@@ -10,7 +10,9 @@ A run depends on
   function or a class as below); a class in a test module (pytest's ``test_*.py``, ``*_test.py``) by its definition
   instead, as functions are. The harness's own files count only as its training code, and an installed package's
   (torch, site-packages, the standard library) only by a release: never file by file;
-- its declaring code: the function that called ``Harness.trained``, up to its last statement that calls a
+- for a run asked of ``Harness.trained`` directly, its declaring code (a run declared in a report folder's
+  ``runs.py``, :mod:`harness.runs`, is by value in its key: its model's code is all that counts besides): the
+  function that called ``Harness.trained``, up to its last statement that calls a
   ``trained`` (what runs after it, such as the measurements handed to the judge, can change none of its runs: cut
   there, the function is the same for each call it makes); its module's top-level statements (imports,
   constants); and what these name, from name to name: the module's own functions and classes, and, looked up in the
@@ -64,7 +66,8 @@ HARNESS_DIR = Path(__file__).resolve().parent
 # every entry stale, or `cache status` would call current an entry no session finds). Judges, statistics, tables,
 # plans and the CLI are left out on purpose.
 # runstore.py: how a run is asked of the engine (its seeds, its teacher, the budget's hook on each step).
-TRAINING_CODE = ("train", "models", "data", "numerics.py", "runcache.py", "runcode.py", "runstore.py")
+# runs.py: how a declared run's model is built and its gradient-norm steps placed.
+TRAINING_CODE = ("train", "models", "data", "numerics.py", "runcache.py", "runcode.py", "runstore.py", "runs.py")
 MODULE = "<module>"
 GONE = "gone"
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -114,12 +117,14 @@ class Dependencies:
                 "machine": str(machine)}
 
 
-def run_dependencies(caller: Caller, model_fn: Callable) -> Dependencies:
-    """What the run that ``caller`` declared with ``model_fn`` depends on (see the module's docstring). Builds the
+def run_dependencies(caller: Caller | None, model_fn: Callable) -> Dependencies:
+    """What the run that ``caller`` declared with ``model_fn`` depends on (see the module's docstring); ``caller``
+    None for a run declared by value (:mod:`harness.runs`): its training code and its model's code only. Builds the
     model once, on the CPU, under a forked RNG (the session's random stream is left as it was)."""
     sources = _Sources()
     sources.deps.update(training_code())
-    sources.caller(caller)
+    if caller is not None:
+        sources.caller(caller)
     sources.model(model_fn, caller)
     return Dependencies(sources.deps)
 

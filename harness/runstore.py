@@ -30,7 +30,7 @@ from .progress.labels import run_label
 from .runcache import RunCache
 from .runcode import Caller, Dependencies, run_dependencies
 from .timing import Stamp, StepClock
-from .train import placeholder, steps_per_epoch, train
+from .train import steps_per_epoch, train
 from .train.engine import ALL_NAN_CHECK_EVERY
 
 if TYPE_CHECKING:
@@ -119,26 +119,26 @@ class RunStore:
         return memo[key]
 
     def trained(self, model_fn, model_spec: dict, cfg, train_data: DeviceData, test_data: DeviceData | None,
-                teacher=None, *, caller: Caller, claim: "ClaimMeasurement | None" = None):
+                teacher=None, *, caller: Caller | None = None, claim: "ClaimMeasurement | None" = None):
         """``train(...)`` once per session for its full specification: claims that share a run share it.
 
         The key is :func:`run_key` of the model spec, the config (less its progress label), the
         data, the seeds and the teacher's own key, so two different teachers never share a student. In the results
         cache a run is also keyed by its code (:meth:`_code`: what :mod:`harness.runcode` finds it depends on, from
-        the function that called this one and ``model_fn``).
+        ``model_fn`` and the function that called ``Harness.trained``; ``caller`` None for a declared run,
+        :mod:`harness.runs`, which is by value: only its model's code counts).
         Under a time budget (``--max-hours``), a run that is not trained yet is costed from its own first steps
         on this device: one that does not fit in what is left stops there, recording the claim being measured
         NOT RUN and skipping its test.
         """
+        if self.planner is not None:
+            raise RuntimeError("plan mode trains nothing: a claim's runs are costed from its declarations "
+                               "(harness.runs), before its test would ask for them")
         teacher_key = None if teacher is None else teacher.key
         key = run_key(model_spec, cfg, train_data, test_data, self.seeds, teacher_key, architecture(model_fn))
         cfg = replace(cfg, label=run_label(model_spec, cfg))  # the key leaves the label out: it names, never changes
         if self.run_cache is not None:
             self._declared.setdefault(key, (caller, model_fn, teacher_key))
-        if self.planner is not None:
-            cached = self.run_cache is not None and \
-                self.run_cache.path(key, self._code(caller, model_fn, key)[0]).exists()
-            return self._planned(key, model_fn, model_spec, cfg, train_data, test_data, cached, claim=claim)
 
         source = "shared"  # unless compute() runs: another claim of this session trained it
 
@@ -172,7 +172,7 @@ class RunStore:
             return result
         result = self.memo(key, compute)
         if claim is not None:
-            claim.runs[source] += 1
+            claim.run_sources[source] += 1
         return result
 
     def _logged_train(self, model_fn, seeds, train_data, test_data, cfg, **kwargs):
@@ -183,7 +183,7 @@ class RunStore:
                  extra={"progress": {"event": RUN_TRAINED, "run": cfg.label, "seconds": result.seconds}})
         return result
 
-    def _dependencies(self, caller: Caller, model_fn, key: str) -> Dependencies:
+    def _dependencies(self, caller: Caller | None, model_fn, key: str) -> Dependencies:
         """What the run ``key``, declared by ``caller`` with ``model_fn``, depends on (:mod:`harness.runcode`),
         its teacher's sources included: a teacher trained by other code is another teacher. Once a process."""
         cached = self._dependency_cache
@@ -195,7 +195,7 @@ class RunStore:
             cached[(key, caller)] = deps
         return cached[(key, caller)]
 
-    def _code(self, caller: Caller, model_fn, key: str) -> tuple[str, dict]:
+    def _code(self, caller: Caller | None, model_fn, key: str) -> tuple[str, dict]:
         """The code hash a cached run is keyed by, and what its entry records of it. Besides the sources, the
         machine's kernels (CPU model, threads and ISA, or the GPU) count: another CPU rounds otherwise, and a run
         it trained must not be shown under this machine's header."""
@@ -214,29 +214,43 @@ class RunStore:
 
     def timed(self, model_fn, model_spec: dict, seed: int, train_data: DeviceData, cfg, teacher=None, *,
               claim: "ClaimMeasurement | None" = None):
-        """One member trained now, alone, never memoized or cached: a timing claim measures the training itself.
-
-        In plan mode it is costed and listed like any run, and a placeholder comes back.
-        """
+        """One member trained now, alone, never memoized or cached: a timing claim measures the training itself
+        (in plan mode it is costed instead: :meth:`plan_timed`)."""
         if self.planner is not None:
-            key = run_key({**model_spec, "timed alone": True}, cfg, train_data, None, [seed], None,
-                          architecture(model_fn))
-            return self._planned(key, model_fn, model_spec, cfg, train_data, None, False, seeds=[seed], claim=claim)
+            raise RuntimeError("plan mode trains nothing: a claim's timed runs are costed from its declarations")
         if claim is not None:
-            claim.runs["trained"] += 1
+            claim.run_sources["trained"] += 1
         return self._logged_train(model_fn, [seed], train_data, None, replace(cfg, label=run_label(model_spec, cfg)),
                                   teacher=teacher)
 
-    def _planned(self, key: str, model_fn, model_spec: dict, cfg, train_data: DeviceData, test_data, cached: bool,
-                 seeds: list[int] | None = None, claim: "ClaimMeasurement | None" = None):
+    def plan(self, model_fn, model_spec: dict, cfg, train_data: DeviceData, test_data: DeviceData | None,
+             teacher_key: str | None = None, *, claim: "ClaimMeasurement | None" = None) -> str:
+        """Cost a declared run (the key :meth:`trained` would give it) into the plan, training nothing: a few timed
+        steps on this device, or nothing where the results cache holds it. Returns its key (its students' keys hold
+        it)."""
+        key = run_key(model_spec, cfg, train_data, test_data, self.seeds, teacher_key, architecture(model_fn))
+        if self.run_cache is not None:
+            self._declared.setdefault(key, (None, model_fn, teacher_key))
+        cached = self.run_cache is not None and self.run_cache.path(key, self._code(None, model_fn, key)[0]).exists()
+        self._planned(key, model_fn, model_spec, replace(cfg, label=run_label(model_spec, cfg)), train_data, cached,
+                      claim=claim)
+        return key
+
+    def plan_timed(self, model_fn, model_spec: dict, seed: int, train_data: DeviceData, cfg, *,
+                   claim: "ClaimMeasurement | None" = None) -> None:
+        """Cost one member trained alone (:meth:`timed`) into the plan: never shared, never cached."""
+        key = run_key({**model_spec, "timed alone": True}, cfg, train_data, None, [seed], None,
+                      architecture(model_fn))
+        self._planned(key, model_fn, model_spec, replace(cfg, label=run_label(model_spec, cfg)), train_data, False,
+                      seeds=[seed], claim=claim)
+
+    def _planned(self, key: str, model_fn, model_spec: dict, cfg, train_data: DeviceData, cached: bool,
+                 seeds: list[int] | None = None, claim: "ClaimMeasurement | None" = None) -> None:
         seeds = self.seeds if seeds is None else seeds
         per_step = 0.0 if cached else self.seconds_per_step(model_fn, model_spec, cfg, train_data, seeds)
         self.planner.add(claim.test_id if claim else "", PlannedRun(
             key=key, label=cfg.label, model=repr(model_spec), member_steps=self.planned_steps(cfg, train_data, seeds),
             seconds_per_step=per_step, cached=cached))
-        result = placeholder(model_fn, seeds, train_data, test_data, cfg)
-        result.key = key
-        return result
 
     def _budget_check(self, claim: "ClaimMeasurement", model_spec: dict, cfg, train_data: DeviceData, checkpoint=None):
         """An ``on_step`` hook for :func:`train` that costs the run from its own first steps and, where the whole run

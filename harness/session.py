@@ -5,7 +5,7 @@ the claim's judge::
 
     @for_each_reading("r002.tanh_learns")
     def test_tanh_learns(claim):
-        train = claim.data("cifar10", "train", per_class=claim.budget["train_per_class"])
+        result = claim.run("tanh")  # declared in suites/r002/runs.py (harness.runs)
         ...
         claim.conclude({"test_acc": [...], "n_test": 10000, ...})
 """
@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,9 @@ from .plan import Plan
 from .report import record_path, write_record
 from .report.plots import plot_record
 from .runcode import Caller
+from .runs import Run, declared, spread_steps
 from .runstore import RunStore
+from .train import Ensemble, TrainResult, steps_per_epoch
 from .stability import stability
 
 log = logging.getLogger("harness")
@@ -121,6 +123,49 @@ class Harness:
         measures the training itself."""
         return self.runs.timed(model_fn, model_spec, seed, train_data, cfg, teacher, claim=self.running)
 
+    def train_run(self, claim: "ClaimMeasurement", run: Run) -> TrainResult:
+        """The declared ``run`` (:mod:`harness.runs`), trained once a session and shared by every claim that declares
+        an equal one, charged to ``claim``: its teacher first, a run declared as the first epochs of a longer one
+        cut from that run."""
+        if run.first_epochs_of is not None:
+            return self.train_run(claim, run.first_epochs_of).truncated(run.config.epochs)
+        teacher = None if run.teacher is None else self.train_run(claim, run.teacher)
+        train_data, test_data, cfg = self._materialized(claim, run)
+        return self.runs.trained(run.model.factory, run.model.spec, cfg, train_data, test_data, teacher, claim=claim)
+
+    def timed_run(self, claim: "ClaimMeasurement", run: Run) -> list[TrainResult]:
+        """The declared ``run`` (``alone=True``) trained now, each seed on its own (member *i* taught by the
+        teacher's member *i*), never shared or cached: one result a seed."""
+        teacher = None if run.teacher is None else self.train_run(claim, run.teacher)
+        train_data, _, cfg = self._materialized(claim, run)
+        return [self.runs.timed(run.model.factory, run.model.spec, seed, train_data, cfg,
+                                None if teacher is None else Ensemble([teacher.model.member(i)]), claim=claim)
+                for i, seed in enumerate(self.seeds)]
+
+    def plan_run(self, claim: "ClaimMeasurement", run: Run) -> str | None:
+        """Cost the declared ``run`` and what it needs into the plan, training nothing (plan mode); its key (None for
+        a run trained alone, which nothing shares)."""
+        if run.first_epochs_of is not None:
+            return self.plan_run(claim, run.first_epochs_of)  # cut from the longer run: costs nothing more
+        teacher_key = None if run.teacher is None else self.plan_run(claim, run.teacher)
+        train_data, test_data, cfg = self._materialized(claim, run)
+        if run.alone:
+            for seed in self.seeds:
+                self.runs.plan_timed(run.model.factory, run.model.spec, seed, train_data, cfg, claim=claim)
+            return None
+        return self.runs.plan(run.model.factory, run.model.spec, cfg, train_data, test_data, teacher_key,
+                              claim=claim)
+
+    def _materialized(self, claim: "ClaimMeasurement", run: Run):
+        """The run's data on the device and its config with its gradient-norm points placed on its steps."""
+        train_data = run.train.load(claim)
+        test_data = None if run.test is None else run.test.load(claim)
+        cfg = run.config
+        if run.grad_norm_points:
+            total = steps_per_epoch(cfg, train_data) * cfg.epochs
+            cfg = replace(cfg, grad_norm_steps=spread_steps(run.grad_norm_points, total))
+        return train_data, test_data, cfg
+
     def start(self, claim_id: str, reading: Reading, test_id: str = "") -> "ClaimMeasurement":
         """Begin measuring ``claim_id`` under ``reading`` (what a test's ``claim`` fixture does); the wall clock
         starts now."""
@@ -184,7 +229,8 @@ class ClaimMeasurement:
         self.data_used: list[str] = []
         self.forms: list[str] = []
         self.fingerprints: dict[str, str] = {}
-        self.runs = {"trained": 0, "loaded": 0, "shared": 0}  # where its training runs came from (Harness.trained)
+        self.run_sources = {"trained": 0, "loaded": 0, "shared": 0}  # where its training runs came from
+        self._declared: dict[str, Run] | None = None
 
     @property
     def budget(self):
@@ -195,6 +241,53 @@ class ClaimMeasurement:
     def choices(self) -> dict:
         """The reading's choices (what it fills in where the report is silent)."""
         return self.reading.choices
+
+    @property
+    def profile(self) -> str:
+        """The session's profile (``smoke``, ``full``)."""
+        return self.harness.profile
+
+    @property
+    def declared(self) -> dict[str, Run]:
+        """The runs this claim measures under its reading, by name, as its report folder's ``runs.py`` declares
+        them (:mod:`harness.runs`); {} for a claim that declares none."""
+        if self._declared is None:
+            self._declared = declared(self)
+        return self._declared
+
+    def _run(self, name: str) -> Run:
+        try:
+            return self.declared[name]
+        except KeyError:
+            raise KeyError(f"{self.record.id} declares no run {name!r}: its runs are "
+                           f"{sorted(self.declared) or 'none'} "
+                           f"(declare it in {self.record.folder or 'its report folder'}/runs.py with "
+                           f"@runs_of({self.record.id!r}))") from None
+
+    def run(self, name: str) -> TrainResult:
+        """The declared run ``name``, trained once a session and shared (:meth:`Harness.train_run`)."""
+        run = self._run(name)
+        if run.alone:
+            raise TypeError(f"{self.record.id}: run {name!r} is declared alone=True (one result a seed): use "
+                            f"claim.timed({name!r})")
+        return self.harness.train_run(self, run)
+
+    def timed(self, name: str) -> list[TrainResult]:
+        """The declared run ``name`` (``alone=True``), each seed trained now on its own: one result a seed."""
+        run = self._run(name)
+        if not run.alone:
+            raise TypeError(f"{self.record.id}: run {name!r} is shared, not timed: declare it with alone=True")
+        return self.harness.timed_run(self, run)
+
+    def run_data(self, name: str) -> tuple[DeviceData, DeviceData | None]:
+        """The data the declared run ``name`` trains and is evaluated on (None: not evaluated), on the device."""
+        run = self._run(name)
+        return run.train.load(self), None if run.test is None else run.test.load(self)
+
+    def plan(self) -> None:
+        """Cost every run this claim declares into the session's plan, training nothing (plan mode)."""
+        for run in self.declared.values():
+            self.harness.plan_run(self, run)  # its teacher and the longer run it is cut from too
 
     def data(self, dataset: str, split: str, **kwargs) -> DeviceData:
         """Like :meth:`Harness.device_data`; a missing data set records NOT RUN and skips the test, or fails
@@ -264,6 +357,7 @@ class ClaimMeasurement:
             seeds=list(self.harness.seeds if seeds is None else seeds),
             data="; ".join(dict.fromkeys(self.data_used)), data_form="; ".join(dict.fromkeys(self.forms)),
             data_fingerprint=dict(self.fingerprints),
-            reading_text=reading_text, runs_trained=self.runs["trained"], runs_loaded=self.runs["loaded"],
-            runs_shared=self.runs["shared"], claim_folder=catalog.folder_of(self.record.id).recorded_path,
+            reading_text=reading_text, runs_trained=self.run_sources["trained"],
+            runs_loaded=self.run_sources["loaded"], runs_shared=self.run_sources["shared"],
+            claim_folder=catalog.folder_of(self.record.id).recorded_path,
         )

@@ -2,19 +2,17 @@
 
 Tests that share training runs form a *family*: under ``-n`` a family stays on one worker (an xdist group, so
 that no worker idles on another's lock), and under ``--shard K/N`` in one shard (else the shared runs would be
-trained in several). Families come from what the claim records declare, never from folder names or test ids:
-
-- ``[report] shares_runs_by = ["momentum"]`` in a report folder's ``claims.toml``: its claim tests whose readings
-  choose the same value of that choice share runs (report 002: every run of one momentum serves several claims);
-- ``runs_family = "teachers"`` on claims: those claims of the folder share runs whatever their readings (report
-  000's Q1 claims all train on its teachers).
-
-A test of no family is a family of its own module.
+trained in several). Families come from the runs the claims declare (:mod:`harness.runs`), never from folder names
+or test ids: two claim tests that declare an equal run (a teacher, a longer run one is cut from, counted too) are of
+one family, and so is every test linked to them by another shared run. A test that declares no shared run is a
+family of its own module.
 """
 
 from __future__ import annotations
 
 from harness.claims import catalog
+from harness.data.cache import fingerprint
+from harness.runs import ClaimUnderReading, declared, every_run
 
 
 def claims_of(item) -> list[str]:
@@ -31,38 +29,59 @@ def _reading(item):
     return getattr(getattr(item, "callspec", None), "params", {}).get("reading")
 
 
-def declared_family(item) -> str | None:
-    """The family the claim records give ``item`` (``r002.momentum=0.9``, ``r000.teachers``); None where they give
-    none."""
-    ids = claims_of(item)
-    if not ids:
-        return None
-    claim = catalog.get(ids[0])
-    folder = catalog.folder_of(claim.id)
-    choices = getattr(_reading(item), "choices", {})
-    parts = [claim.runs_family] if claim.runs_family else []
-    parts += [f"{name}={_value(choices[name])}" for name in folder.shares_runs_by if name in choices]
-    return ".".join([folder.name, *parts]) if parts else None
+def shared_runs(item, profile: str) -> list:
+    """The runs ``item`` declares under ``profile`` that another test may share (every run but those trained
+    alone), with what they need; [] for a test that measures no claim or whose claim declares no run."""
+    ids, reading = claims_of(item), _reading(item)
+    if not ids or reading is None or not hasattr(reading, "choices"):
+        return []
+    claim = ClaimUnderReading(catalog.get(ids[0]), reading, profile)
+    return [run for run in every_run(declared(claim).values()) if not run.alone]
 
 
-def _value(value) -> str:
-    return f"{float(value):g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+def declared_families(items, profile: str) -> dict[str, str]:
+    """Node id → family, for the tests that declare shared runs: tests linked by an equal run, directly or through
+    others, are one family, named by its report folder and its first test (the same name in every worker and shard:
+    each collects the same tests in the same order)."""
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    first_with: dict = {}  # run → the first test declaring it
+    for item in items:
+        runs = shared_runs(item, profile)
+        if not runs:
+            continue
+        parent.setdefault(item.nodeid, item.nodeid)
+        for run in runs:
+            other = first_with.setdefault(run, item.nodeid)
+            a, b = root(other), root(item.nodeid)
+            if a != b:
+                parent[b] = a
+    folder_of = {item.nodeid: catalog.folder_of(claims_of(item)[0]).name for item in items if item.nodeid in parent}
+    # The family's first test names it: no xdist group name may hold '[', ']', '/' or ':' (they end a node id).
+    return {node: f"{folder_of[root(node)]}.runs-{fingerprint(root(node))[:8]}" for node in parent}
 
 
-def mark_groups(items) -> None:
+def mark_groups(items, profile: str) -> None:
     """Put each test of a declared family in that family's xdist group (``loadgroup`` keeps a group on one
     worker)."""
     import pytest
 
+    families = declared_families(items, profile)
     for item in items:
-        family = declared_family(item)
-        if family is not None:
-            item.add_marker(pytest.mark.xdist_group(family))
+        if item.nodeid in families:
+            item.add_marker(pytest.mark.xdist_group(families[item.nodeid]))
 
 
-def run_family(item) -> str:
-    """The family ``item`` shares training runs with: its declared family, else its module."""
-    return declared_family(item) or item.nodeid.split("::")[0]
+def run_families(items, profile: str) -> dict[str, str]:
+    """Node id → the family each test shares training runs with: its declared family, else its module."""
+    families = declared_families(items, profile)
+    return {item.nodeid: families.get(item.nodeid, item.nodeid.split("::")[0]) for item in items}
 
 
 def assign_shards(sizes: dict[str, int], n: int) -> dict[str, int]:
@@ -97,11 +116,12 @@ def parse_shard(spec: str) -> tuple[int, int]:
     return k, n
 
 
-def split(items, k: int, n: int, plan=None) -> tuple[list, list]:
+def split(items, k: int, n: int, profile: str, plan=None) -> tuple[list, list]:
     """The tests of shard ``k`` of ``n`` (1-based) and the others, families kept whole."""
+    family_of = run_families(items, profile)
     families: dict[str, list] = {}
     for item in items:
-        families.setdefault(run_family(item), []).append(item)
+        families.setdefault(family_of[item.nodeid], []).append(item)
     shard = assign_shards(family_costs(families, plan), n)
-    keep = [item for item in items if shard[run_family(item)] == k - 1]
-    return keep, [item for item in items if shard[run_family(item)] != k - 1]
+    keep = [item for item in items if shard[family_of[item.nodeid]] == k - 1]
+    return keep, [item for item in items if shard[family_of[item.nodeid]] != k - 1]

@@ -166,8 +166,13 @@ CLAIM = '[[claim]]\nid = "r901.x"\nsection = "s"\nstatement = "s"\nmetric = "m"\
     (CLAIM + '[claim.budget.smok]\nepochs = 1\n', r"claim r901.x: budget: unknown key 'smok' \(did you mean 'smoke'\?\)"),
     (CLAIM + '[claim.budget.smoke]\nepochs = 1\ntrain_per_clas = 5\n[claim.budget.full]\nepochs = 1\n',
      r"claim r901.x: budget.smoke and budget.full name other entries \(\['train_per_clas'\] in one only\)"),
+    ('[report]\nshares_runs_by = ["momentum"]\n' + CLAIM,
+     r"\[report\]: 'shares_runs_by' is no longer read: which tests share training runs comes from the runs their "
+     r"claims declare \(the folder's runs.py"),
+    (CLAIM + 'runs_family = "teachers"\n', r"claim 'r901.x': 'runs_family' is no longer read"),
 ], ids=["tolerence", "note", "reading key", "report key", "defaults key", "file key", "id prefix", "missing check",
-        "tolerance type", "verdict name", "budget profile", "budget entry in one profile"])
+        "tolerance type", "verdict name", "budget profile", "budget entry in one profile", "retired report key",
+        "retired claim key"])
 def test_a_claim_file_s_mistake_is_named_with_its_file_claim_and_key_before_anything_trains(tmp_path, text, message):
     path = tmp_path / "r901" / "claims.toml"
     path.parent.mkdir()

@@ -81,6 +81,36 @@ def test_validate_names_a_misspelt_judge_id_and_a_pin_of_no_claim_without_traini
     assert not (tmp_path / "trained").exists()
 
 
+RUNS = '''from harness.models import CifarCNN
+from harness.runs import Data, Model, Run, runs_of
+from harness.train import TrainConfig
+
+
+@runs_of("r901.beats_chance")
+def beats_chance(claim):
+    return {"cnn": Run(Model.of(CifarCNN), TrainConfig(epochs=1, batch_size=4),
+                       Data("cifar10", "train", per_class=claim.budget["train_per_class"]))}
+
+
+@runs_of("r901.beats_chanse")
+def misspelt(claim):
+    return {}
+'''
+
+
+def test_a_failing_run_declaration_is_named_by_validate_and_stops_the_session_before_any_body(tmp_path, capsys):
+    folder = _folder(tmp_path)
+    (folder / "runs.py").write_text(RUNS)  # its budget has no train_per_class
+    assert main(["claims", "validate", str(tmp_path / "mine")]) == 1
+    out = capsys.readouterr().out
+    assert "r901.beats_chance [literal], profile full: its run declaration fails (KeyError: " in out
+    assert "@runs_of('r901.beats_chanse') names no claim" in out
+    done = _pytest(tmp_path, "mine")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "r901.beats_chance: its run declaration fails under the smoke profile (KeyError: " in done.stderr
+    assert "train_per_class" in done.stderr and not (tmp_path / "trained").exists()
+
+
 def test_an_outside_folder_s_results_go_beside_it_and_its_pins_beside_its_claims(tmp_path, capsys):
     folder = _folder(tmp_path)
     done = _pytest(tmp_path, "mine")

@@ -180,39 +180,6 @@ def test_a_killed_worker_is_reported_and_the_other_claims_are_intact(tmp_path):
     assert "r000.conv_shape" in (results / "claims.csv").read_text()
 
 
-class _R002Run:
-    """What suites/r002/common.train_cnn reads of a claim run, with synthetic data; ``trained`` lists the runs asked
-    for and gives untrained placeholders (this checks which runs are asked for, not what they measure)."""
-
-    def __init__(self, epochs: int, longer_epochs: int):
-        from harness.train import placeholder
-
-        self.budget = {"epochs": epochs, "longer_epochs": longer_epochs, "train_per_class": 2, "test_per_class": 1}
-        self.choices = {"momentum": 0.0}
-        self.asked: list = []
-        self.harness = self
-
-        def trained(model_fn, spec, cfg, train_data, test_data):
-            self.asked.append(cfg)
-            return placeholder(model_fn, [0], train_data, test_data, cfg)
-        self.trained = trained
-
-    def data(self, dataset, split, per_class):
-        from .test_engine import synthetic_data
-
-        return synthetic_data(n=8)
-
-
-@pytest.mark.parametrize("longer", [2, 3])
-def test_r002_longer_epochs_equal_to_epochs_trains_the_report_run_once(longer):
-    """longer_epochs == epochs recursed until RecursionError: the longer run then is the report's run."""
-    from suites.r002.common import train_cnn
-
-    run = _R002Run(epochs=2, longer_epochs=longer)
-    result = train_cnn(run, n_fc=3, activation="sigmoid")
-    assert [cfg.epochs for cfg in run.asked] == [longer] and result.history["train_loss"].shape[1] == 2
-
-
 @pytest.mark.parametrize("longer", [1, 2], ids=["below", "equal"])
 def test_r002_longer_epochs_not_above_epochs_is_refused_naming_the_file_and_the_key(longer):
     from harness.claims import catalog

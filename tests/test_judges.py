@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 
+import pytest
+
 from harness.claims import catalog
 from harness.judges import registered
 
@@ -37,3 +39,14 @@ def test_a_judge_of_a_folder_the_catalogue_dropped_is_not_registered(tmp_path):
     assert "r905.x" in registered()
     catalog.forget_added_dirs()
     assert set(registered()) == {c.id for c in catalog.all_claims()}
+
+
+def test_a_measurement_the_judge_reads_and_the_test_did_not_give_is_named_with_what_it_gave():
+    from harness.claims import catalog
+    from harness.judges import MeasurementMissing, judge_claim
+
+    claim = catalog.get("r002.tanh_learns")
+    with pytest.raises(MeasurementMissing, match=r"r002.tanh_learns \[momentum=0\]: its judge .* looked up "
+                                                 r"'\w+', which is no measurement its test gave \(it gave "
+                                                 r"\['test_acc'\]\)"):
+        judge_claim(claim, claim.reading("momentum=0"), {"test_acc": [50.0, 51.0]})

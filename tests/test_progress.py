@@ -170,11 +170,11 @@ def test_each_claim_records_where_its_runs_came_from(tmp_path):
     run = first.start(claim.id, claim.readings[0])
     first.trained(lambda: CifarCNN(**spec), spec, cfg, _data(), None)
     first.trained(lambda: CifarCNN(**spec), spec, cfg, _data(), None)  # the same run again: shared this session
-    assert run.runs == {"trained": 1, "loaded": 0, "shared": 1}
+    assert run.run_sources == {"trained": 1, "loaded": 0, "shared": 1}
     again = harness()  # a later session: the run is in the results cache
     later = again.start(claim.id, claim.readings[0])
     again.trained(lambda: CifarCNN(**spec), spec, cfg, _data(), None)
-    assert later.runs == {"trained": 0, "loaded": 1, "shared": 0}
+    assert later.run_sources == {"trained": 0, "loaded": 1, "shared": 0}
     record = later.record_not_run("only the runs' sources are looked at").to_json()
     assert (record["runs_trained"], record["runs_loaded"], record["runs_shared"]) == (0, 1, 0)
     assert runs_text(record) == "cached" and runs_text({"runs_trained": 2, "runs_loaded": 1}) == "2 trained, 1 cached"

@@ -30,8 +30,8 @@ def example_commands() -> list[str]:
 
 def test_the_readme_example_runs_as_written(tmp_path):
     files = example_files()
-    assert set(files) == {"my_claims/r100/claims.toml", "my_claims/r100/judges.py", "my_claims/r100/test_r100.py",
-                          "my_claims/r100/test_judges.py"}
+    assert set(files) == {"my_claims/r100/claims.toml", "my_claims/r100/judges.py", "my_claims/r100/runs.py",
+                          "my_claims/r100/test_r100.py", "my_claims/r100/test_judges.py"}
     for path, body in files.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(body)

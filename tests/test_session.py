@@ -394,17 +394,18 @@ def test_shards_are_disjoint_and_their_union_is_the_whole_selection(tmp_path):
     assert assign_shards({"a": 5, "b": 3, "c": 2}, 1) == {"a": 0, "b": 0, "c": 0}  # --shard 1/1: everything
 
 
-def test_families_come_from_the_claim_records_and_workers_start_with_the_claim_tests(tmp_path):
-    """Report 002's claim tests of one momentum share a group ([report] shares_runs_by); report 000's Q1 claims share
-    theirs whatever their readings (runs_family = "teachers"), though their SGD reading names a momentum too; a test
-    of no declared family (a judges' test, a unit test) is its module's."""
+def test_families_come_from_the_declared_runs_and_workers_start_with_the_claim_tests(tmp_path):
+    """Tests whose claims declare an equal run share a group, and so does every test linked to them by another:
+    report 002's tests of one momentum (the 6-layer tanh net of the depth sweep and of each fix), report 000's Q1
+    claims (every one trains or distils from a teacher, whatever optimizer its reading names); a test that declares
+    no run (a judges' test, a unit test) is its module's family."""
     from types import SimpleNamespace
 
     import pytest
 
     from harness.claims import catalog
     from harness.plugin.session import ClaimsSession
-    from harness.shards import run_family
+    from harness.shards import run_families
 
     class Item(SimpleNamespace):
         def add_marker(self, mark):
@@ -413,30 +414,42 @@ def test_families_come_from_the_claim_records_and_workers_start_with_the_claim_t
         def iter_markers(self, name):
             return [m for m in self.marks if m.name == name]
 
-    def item(path, claim_id=None, reading=None):
+    def item(path, claim_id=None, reading=None, name="test"):
         marks = [pytest.mark.claim(claim_id).mark] if claim_id else []
         params = {"reading": catalog.get(claim_id).reading(reading)} if claim_id else {}
-        return Item(path=ROOT / path, nodeid=f"{path}::test[{reading}]", callspec=SimpleNamespace(params=params),
+        return Item(path=ROOT / path, nodeid=f"{path}::{name}[{reading}]", callspec=SimpleNamespace(params=params),
                     marks=marks, fixturenames=["claim", "reading"] if claim_id else [])
 
     r002 = item("suites/r002/test_q1_depth.py", "r002.depth_sweep", "momentum=0.9")
+    fix = item("suites/r002/test_q1_fixes.py", "r002.fix_leaky_relu", "momentum=0.9")
+    other_momentum = item("suites/r002/test_q1_fixes.py", "r002.fix_leaky_relu", "momentum=0")
     r000 = item("suites/r000/test_q1_student.py", "r000.student_fp16_nan", "sgd")
+    teacher = item("suites/r000/test_q1_teacher.py", "r000.teacher_ema", "batch-norm")
     judges = item("suites/r002/test_judges.py")
 
     def session(worker: bool):
-        # Collection reads only whether it is a worker, the shard option and (a worker's) memo folder.
+        # Collection reads only whether it is a worker, the profile, the shard option and (a worker's) memo folder.
         s = object.__new__(ClaimsSession)
-        s.worker, s.harness = worker, SimpleNamespace(runs=SimpleNamespace(memo_dir=tmp_path))
+        s.worker, s.harness = worker, SimpleNamespace(runs=SimpleNamespace(memo_dir=tmp_path), profile="smoke")
         return s
 
     def pytest_collection_modifyitems(config, items):
         session(hasattr(config, "workerinput")).pytest_collection_modifyitems(config, items)
 
-    pytest_collection_modifyitems(SimpleNamespace(getoption=lambda name: None), [r002, r000, judges])
-    groups = lambda it: [m.args for m in it.marks if m.name == "xdist_group"]  # noqa: E731
-    assert groups(r002) == [("r002.momentum=0.9",)] and groups(r000) == [("r000.teachers",)] and groups(judges) == []
-    assert run_family(r000) == "r000.teachers" and run_family(r002) == "r002.momentum=0.9"
-    assert run_family(judges) == "suites/r002/test_judges.py"
+    claim_tests = [r002, fix, other_momentum, r000, teacher]
+    pytest_collection_modifyitems(SimpleNamespace(getoption=lambda name: None), [*claim_tests, judges])
+    groups = {it.nodeid: [m.args[0] for m in it.marks if m.name == "xdist_group"] for it in [*claim_tests, judges]}
+    assert groups[r002.nodeid] == groups[fix.nodeid] and len(groups[r002.nodeid]) == 1
+    assert groups[other_momentum.nodeid] != groups[r002.nodeid]
+    # student_fp16_nan's SGD student distils from the literal teacher, teacher_test_acc_zero's contrast links the
+    # batch-norm one: teacher_ema [batch-norm] is the same family only through that test, which is not selected here.
+    assert groups[r000.nodeid][0].startswith("r000.runs-") and groups[teacher.nodeid] != groups[r000.nodeid]
+    assert groups[judges.nodeid] == []
+    zero = item("suites/r000/test_q1_teacher.py", "r000.teacher_test_acc_zero", "literal")
+    families = run_families([r000, teacher, zero, judges], "smoke")
+    assert families[r000.nodeid] == families[teacher.nodeid] == families[zero.nodeid]
+    assert families[judges.nodeid] == "suites/r002/test_judges.py"
+    assert all(not any(c in name for c in "[]/:") for name in families.values() if name.startswith("r0"))
     # An xdist worker puts the claim tests (the long ones) first, in their order; one process keeps the order.
     unit = item("tests/test_engine.py")
     for config, order in [(SimpleNamespace(getoption=lambda name: None), [unit, r002, r000]),

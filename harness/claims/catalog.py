@@ -51,7 +51,10 @@ VERDICT_NAMES = ("REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE", "ARTIFACT")
 # The keys a claim file may hold, each from the one place that defines it: a misspelt key is an error naming the
 # file, the claim and the key, never a silent default (`tolerence = 3.0`, `note =` for `notes =`).
 FILE_KEYS = ("report", "defaults", "claim")
-REPORT_KEYS = ("title", "source", "shares_runs_by")
+REPORT_KEYS = ("title", "source")
+# Keys the harness once read and no longer does, with what took their place.
+RETIRED_KEYS = {key: "which tests share training runs comes from the runs their claims declare (the folder's runs.py, "
+                     "harness.runs): remove it" for key in ("shares_runs_by", "runs_family")}
 CLAIM_KEYS = tuple(f.name for f in fields(Claim) if f.name not in ("report", "folder"))
 DEFAULT_KEYS = ("printed", "setup", "open_choices", "budget", "readings", "params")
 READING_KEYS = tuple(f.name for f in fields(Reading))
@@ -71,7 +74,6 @@ class ReportFolder:
     report: str  # the report it checks: "002" for r002, else the name ("control")
     title: str  # the tables' heading ([report] title in claims.toml)
     source: str = ""  # where the report is ([report] source)
-    shares_runs_by: tuple[str, ...] = ()  # reading choices whose value decides which runs claims share (harness.shards)
 
     @property
     def claims_file(self) -> Path:
@@ -110,6 +112,8 @@ def report_of(name: str) -> str:
 
 def _refuse_unknown(table: dict, allowed: tuple[str, ...], where: str) -> None:
     for key in table:
+        if key in RETIRED_KEYS and key not in allowed:
+            raise ClaimRecordError(f"{where}: {key!r} is no longer read: {RETIRED_KEYS[key]}")
         if key not in allowed:
             near = difflib.get_close_matches(key, allowed, n=1)
             raise ClaimRecordError(f"{where}: unknown key {key!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
@@ -214,7 +218,6 @@ def _read_file(path: Path, name: str | None, report: str | None = None) -> tuple
     _refuse_unknown(info, REPORT_KEYS, f"{path}: [report]")
     for key in ("title", "source"):
         _typed(info, key, str, f"{path}: [report]")
-    _typed(info, "shares_runs_by", list, f"{path}: [report]")
     defaults = data.get("defaults", {})
     _refuse_unknown(defaults, DEFAULT_KEYS, f"{path}: [defaults]")
     default_readings = _readings(defaults["readings"], f"{path}: [defaults]") if "readings" in defaults else None
@@ -247,7 +250,6 @@ def _read_file(path: Path, name: str | None, report: str | None = None) -> tuple
             printed={**defaults.get("printed", {}), **_typed(raw, "printed", dict, where, {})},
             extension=_typed(raw, "extension", bool, where, False), timing=_typed(raw, "timing", bool, where, False),
             control=_typed(raw, "control", bool, where, False), notes=_typed(raw, "notes", str, where, ""),
-            runs_family=_typed(raw, "runs_family", str, where, ""),
             params={**defaults.get("params", {}), **_typed(raw, "params", dict, where, {})}, reachable=reachable,
             # A claim's own budget replaces the report's default whole: no entry is inherited unseen.
             budget=_checked_budget(path, raw["id"], raw.get("budget") or defaults.get("budget", {})),
@@ -323,7 +325,7 @@ def _catalog() -> tuple[dict[str, ReportFolder], dict[str, Claim]]:
                                    f"{path.name!r}: rename one")
         folders[path.name] = ReportFolder(path, path.name, report_of(path.name),
                                           info.get("title") or f"Report {report_of(path.name)}",
-                                          info.get("source", ""), tuple(info.get("shares_runs_by", ())))
+                                          info.get("source", ""))
         for claim in mine:
             claims[claim.id] = claim
     return folders, claims
@@ -354,6 +356,13 @@ def folder(name: str) -> ReportFolder:
     except KeyError:
         raise KeyError(f"no report folder {name!r}; folders: {sorted(_catalog()[0])} (add one with --claims-dir)") \
             from None
+
+
+def holds_file(path: Path | str) -> bool:
+    """Whether ``path`` is a file of a report folder the catalogue holds now (a judge or run declaration from a
+    folder this process dropped is not)."""
+    path = Path(path).resolve()
+    return any(path.is_relative_to(f.path.resolve()) for f in folders())
 
 
 def folder_of(claim_id: str) -> ReportFolder:

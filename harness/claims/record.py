@@ -46,7 +46,6 @@ class Claim:
     params: dict = field(default_factory=dict)  # the harness's own thresholds for this check, named
     reachable: tuple[str, ...] = ("REPRODUCED", "NOT REPRODUCED")  # verdicts the judge can honestly reach
     budget: dict = field(default_factory=dict)  # profile -> {epochs, images a class, ...}: what its runs train
-    runs_family: str = ""  # claims of one folder that share training runs whatever their readings (harness.shards)
     folder: str = ""  # the report folder it was loaded from (its judges.py and pins lie there)
 
     def budget_for(self, profile: str) -> "Budget":

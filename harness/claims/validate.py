@@ -2,7 +2,9 @@
 
 What it checks, each problem named with its file: the claim records load (unknown keys, missing keys, budgets —
 :func:`harness.claims.catalog.load_file`); ``judges.py`` imports, every claim has a judge and every judge names a
-claim of its folder (a misspelt ``@judge`` id); pins name claims and readings that exist; and the folder's tests
+claim of its folder (a misspelt ``@judge`` id); every ``@runs_of`` of its ``runs.py`` names a claim of the folder, and
+each claim's run declaration gives runs under every reading and profile; pins name claims and readings that exist;
+and the folder's tests
 collect under the harness's pytest plugin, which checks every claim test's claim, readings and judge at collection.
 It does not run the judges' tests: ``pytest DIR -p harness.pytest_plugin -k test_judges`` does, training nothing.
 """
@@ -35,6 +37,7 @@ def problems(report_folder: catalog.ReportFolder) -> list[str]:
         found.append(f"{cid}: no judge; register one with @judge({cid!r}) in {report_folder.judges_file}")
     for cid in sorted(mine - set(claims)):
         found.append(f"{report_folder.judges_file}: @judge({cid!r}) names no claim of {report_folder.claims_file}")
+    found += declaration_problems(report_folder, claims)
     for device in catalog.PINNED_DEVICE_TYPES:
         path = report_folder.pinned_file(device)
         if not path.exists():
@@ -50,6 +53,31 @@ def problems(report_folder: catalog.ReportFolder) -> list[str]:
                 found.append(f"{path}: pins {key!r}, but {cid} is no claim of this folder")
             elif reading not in {r.name for r in claims[cid].readings}:
                 found.append(f"{path}: pins {key!r}, but {cid} has no reading {reading!r}")
+    return found
+
+
+def declaration_problems(report_folder: catalog.ReportFolder, claims: dict) -> list[str]:
+    """What is wrong with the folder's run declarations: a ``runs.py`` that does not import, an ``@runs_of`` that
+    names no claim of the folder, a declaration that fails or gives other than runs under a reading and profile."""
+    from .. import runs
+
+    path = report_folder.path / runs.RUNS_FILE
+    try:
+        runs.load_runs_file(report_folder.path)
+    except Exception as exc:  # noqa: BLE001 — any failure to import is the finding
+        return [f"{path}: does not import ({type(exc).__name__}: {exc})"]
+    found = []
+    mine = {cid for cid, fn in runs.DECLARATIONS.items() if Path(fn.__code__.co_filename).resolve() == path.resolve()}
+    found += [f"{path}: @runs_of({cid!r}) names no claim of {report_folder.claims_file}"
+              for cid in sorted(mine - set(claims))]
+    for cid, claim in sorted(claims.items()):
+        for reading in claim.readings:
+            for profile in claim.budget or ("smoke", "full"):
+                try:
+                    runs.declared(runs.ClaimUnderReading(claim, reading, profile))
+                except Exception as exc:  # noqa: BLE001 — the declaration's failure is the finding
+                    found.append(f"{cid} [{reading.name}], profile {profile}: its run declaration fails "
+                                 f"({type(exc).__name__}: {exc})")
     return found
 
 

@@ -32,12 +32,16 @@ def _origin(fn: Judge) -> tuple[str, str]:
 def judge(claim_id: str):
     """Register the decorated function as the judge of ``claim_id`` (in its report folder's ``judges.py``).
 
-    The same function registered again (its module imported a second time) replaces itself; another function for
-    the same claim is a ValueError naming both.
+    The same function registered again (its module imported a second time) replaces itself, and so does one of a
+    folder the catalogue no longer holds; another function for the same claim is a ValueError naming both.
     """
     def register(fn: Judge) -> Judge:
-        if claim_id in JUDGES and _origin(JUDGES[claim_id]) != _origin(fn):
-            raise ValueError(f"{claim_id} has two judges: {JUDGES[claim_id].__name__} and {fn.__name__}")
+        from ..claims import catalog
+
+        old = JUDGES.get(claim_id)
+        if old is not None and _origin(old) != _origin(fn) and catalog.holds_file(_origin(old)[0]):
+            raise ValueError(f"{claim_id} has two judges: {old.__name__} ({_origin(old)[0]}) and {fn.__name__} "
+                             f"({_origin(fn)[0]})")
         JUDGES[claim_id] = fn
         return fn
     return register
@@ -69,9 +73,29 @@ def registered() -> dict[str, Judge]:
     return {cid: fn for cid, fn in JUDGES.items() if Path(_origin(fn)[0]).resolve() in files}
 
 
+class MeasurementMissing(KeyError):
+    """A judge looked up a measurement its claim's test did not give."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def judge_claim(claim: Claim, reading: Reading, measurements: dict) -> Judgement:
-    """The verdict of ``claim`` under ``reading`` from ``measurements``."""
-    return judge_of(claim)(measurements, claim, reading)
+    """The verdict of ``claim`` under ``reading`` from ``measurements``. A judge that looks up a measurement the
+    test did not give is a :class:`MeasurementMissing` naming the key, the judge and the keys the test gave (the
+    trained runs are kept in the results cache: mending the test or the judge trains nothing again)."""
+    judge = judge_of(claim)
+    try:
+        return judge(measurements, claim, reading)
+    except KeyError as exc:
+        key = exc.args[0] if exc.args else None
+        if isinstance(exc, MeasurementMissing) or not isinstance(key, str) or key in measurements or \
+                key in claim.claimed or key in claim.params or key in reading.choices:
+            raise
+        raise MeasurementMissing(
+            f"{claim.id} [{reading.name}]: its judge {judge.__qualname__} ({_origin(judge)[0]}) looked up {key!r}, "
+            f"which is no measurement its test gave (it gave {sorted(measurements)}): give it in "
+            f"claim.conclude({{...}}), or read a key the test gives") from exc
 
 
 PCT = (0.0, 100.0)  # the range of an accuracy in %

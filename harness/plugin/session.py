@@ -174,9 +174,9 @@ class ClaimsSession:
         """
         from harness import shards
 
-        check_claim_tests(items)
+        check_claim_tests(items, self.harness.profile)
         self._note_claim_tests(items)
-        shards.mark_groups(items)
+        shards.mark_groups(items, self.harness.profile)
         if self.worker:  # every worker sorts alike, so their collections still agree
             items.sort(key=lambda item: not is_claim_test(item))
         if config.getoption("--shard"):
@@ -186,7 +186,7 @@ class ClaimsSession:
                 raise pytest.UsageError(str(exc)) from None
             # Every shard must weigh alike: only a plan all of them are given (--plan-file), never one cached per
             # machine.
-            keep, dropped = shards.split(items, k, n, self.plan if config.getoption("--plan-file") else None)
+            keep, dropped = shards.split(items, k, n, self.harness.profile, self.plan if config.getoption("--plan-file") else None)
             config.hook.pytest_deselected(items=dropped)
             items[:] = keep
 
@@ -352,11 +352,13 @@ class ClaimsSession:
         self.signals = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
 
 
-def check_claim_tests(items) -> None:
-    """A claim test whose claim has no judge, or a reading its record does not have, fails the session at
-    collection, naming the test and what to fix: never after its training."""
+def check_claim_tests(items, profile: str) -> None:
+    """A claim test whose claim has no judge, a reading its record does not have, or a run declaration that fails
+    under ``profile``, fails the session at collection, naming the test and what to fix: never after its
+    training."""
     from harness.claims import catalog
     from harness.judges import judge_of
+    from harness.runs import ClaimUnderReading, declared
     from harness.shards import claims_of
 
     problems = {}
@@ -371,6 +373,14 @@ def check_claim_tests(items) -> None:
                     raise KeyError(f"{claim_id}: reading {reading.name!r} differs from its record's")
             except KeyError as exc:
                 problems.setdefault(str(exc.args[0]), []).append(item.nodeid)
+                continue
+            if reading is None:
+                continue
+            try:
+                declared(ClaimUnderReading(claim, reading, profile))
+            except Exception as exc:  # noqa: BLE001 — a declaration that fails is named before anything trains
+                problems.setdefault(f"{claim_id}: its run declaration fails under the {profile} profile "
+                                    f"({type(exc).__name__}: {exc})", []).append(item.nodeid)
     if problems:
         raise pytest.UsageError("claim tests that cannot be judged (fix before training):\n" + "\n".join(
             f"  {why}\n    in {', '.join(tests[:3])}" + (f" and {len(tests) - 3} more" if len(tests) > 3 else "")

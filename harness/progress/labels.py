@@ -18,7 +18,8 @@ def _number(value) -> str:
 
 def _model_words(spec: dict) -> str:
     spec = dict(spec)
-    if "n_fc" in spec:  # report 002's CNN (also Q2.1's nets)
+    if "n_fc" in spec:  # report 002's CNN (also Q2.1's nets), by its arguments
+        spec.pop("model", None)
         words = [f"{spec.pop('activation', 'tanh')} CNN {spec.pop('n_fc')} FC"]
         for key, default in CNN_DEFAULTS.items():
             value = spec.pop(key, default)

@@ -71,8 +71,7 @@ class JudgedAgainst:
 # What a hand-in's claim file states (its report's words, figures, precision and readings), and what it may not change.
 HAND_IN_KEYS = ("statement", "claimed", "printed", "notes", "readings", "section", "metric", "check", "unit",
                 "open_choices")
-HARNESS_KEYS = ("params", "tolerance", "budget", "setup", "timing", "control", "extension", "reachable",
-                "runs_family")
+HARNESS_KEYS = ("params", "tolerance", "budget", "setup", "timing", "control", "extension", "reachable")
 # What load_file gives a claim that leaves a key out (setup, a required field, is then {}).
 _DEFAULTS = {f.name: f.default if f.default is not MISSING else
              f.default_factory() if f.default_factory is not MISSING else {} for f in fields(Claim) if f.name in HARNESS_KEYS}

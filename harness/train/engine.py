@@ -412,38 +412,6 @@ def steps_per_epoch(cfg: TrainConfig, train_data: DeviceData) -> int:
     return per_epoch if cfg.max_steps_per_epoch is None else min(per_epoch, cfg.max_steps_per_epoch)
 
 
-class PlaceholderEnsemble(Ensemble):
-    """An untrained ensemble whose outputs are NaN without computing them: evaluating a placeholder costs nothing."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """NaN logits of the right shape (the shape from one image through the real forward)."""
-        classes = super().forward(x[:, :1]).shape[-1]
-        return torch.full((*x.shape[:2], classes), float("nan"), dtype=x.dtype, device=x.device)
-
-
-def placeholder(model_fn: Callable[[], nn.Module], seeds: Sequence[int], train_data: DeviceData,
-                test_data: DeviceData | None, cfg: TrainConfig) -> TrainResult:
-    """What :func:`train` returns, shaped alike, untrained, every measurement NaN: the cost plan's stand-in.
-
-    A test in plan mode goes on with it to the runs it needs next; nothing is judged from it.
-    """
-    seeds = [int(s) for s in seeds]
-    model = PlaceholderEnsemble(build_members(model_fn, seeds)).to(device=train_data.device,
-                                                                   dtype=precision.param_dtype(cfg.precision)).train()
-    per_epoch = steps_per_epoch(cfg, train_data)
-    steps = per_epoch * cfg.epochs
-    layers = _grad_norm_layers(model)
-    return TrainResult(
-        seeds=seeds, model=model, ema=copy.deepcopy(model) if cfg.ema_decay is not None else None,
-        history={k: np.full((len(seeds), cfg.epochs), np.nan) for k in _history_keys(cfg, test_data is not None)},
-        nonfinite=[{"step": None, "tensor": None} for _ in seeds] if cfg.watch_nonfinite else [],
-        # float32, as a trained run keeps them
-        grad_norms={s: np.full((len(seeds), len(layers)), np.nan, dtype=np.float32) for s in sorted(cfg.grad_norm_steps)
-                    if s < steps},
-        grad_norm_layers=layers, seconds=float("nan"), steps=steps, steps_per_epoch=per_epoch,
-        snapshots={e: model for e in cfg.snapshot_epochs if e <= cfg.epochs})
-
-
 def with_overrides(cfg: TrainConfig, **changes) -> TrainConfig:
     """A copy of ``cfg`` with ``changes``; readings are built this way from a claim's base setup."""
     return replace(cfg, **changes)

@@ -4,8 +4,8 @@ A field's kind says how its value follows the run: cut to some of its members (:
 across member groups trained one after another (:meth:`TrainResult.concat`), cut to the run's first epochs
 (:meth:`TrainResult.truncated`), and kept as plain tensors, numbers and strings in the results cache
 (:meth:`TrainResult.encode`, :meth:`TrainResult.decode`). Those are loops over the fields, so a new field is
-written where it is declared, where it is measured (``engine._train_group``) and where it is stood in for
-(``engine.placeholder``), and nowhere else; a field declared without a kind stops the import, naming it.
+written where it is declared and where it is measured (``engine._train_group``), and nowhere else; a field declared
+without a kind stops the import, naming it.
 """
 
 from __future__ import annotations

@@ -11,15 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from harness.session import for_each_reading
-from suites.r002.common import cifar, pct, train_cnn
+from suites.r002.common import pct
 
 
 @for_each_reading("control.cifar10_tutorial")
 def test_cifar10_tutorial(claim):
-    setup = claim.record.setup
-    result = train_cnn(claim, epochs=claim.budget["epochs"], momentum=setup["momentum"], lr=setup["lr"], n_fc=3,
-                       activation="relu")
-    claim.conclude({"test_acc": pct(result.final("test_acc")), "n_test": len(cifar(claim)[1])},
+    result = claim.run("tutorial")
+    claim.conclude({"test_acc": pct(result.final("test_acc")), "n_test": len(claim.run_data("tutorial")[1])},
                    curves={"test_acc": result.history["test_acc"].tolist(),
                            "train_loss": result.history["train_loss"].tolist()})
     assert np.isfinite(result.history["train_loss"]).all()

@@ -11,57 +11,13 @@ teacher, which they must not give those figures for.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from harness import mistakes
-from harness.claims import catalog
 from harness.session import for_each_reading
 from harness.train import OPTIMIZER_IMPL, member_logits
 
-from .common import student_config, student_run, teacher_run, tiny
-
-# Each control changes one thing of the report's pure-fp16 run; the NaN's cause is what removes it.
-CONTROLS = {
-    "as reported (pure fp16, KL 'mean')": {},
-    "Adam eps 1e-4 (representable in fp16)": {"adam_eps": 1e-4},
-    "loss from fp32 logits (no fp16 exp/softmax overflow)": {"loss_in_fp32": True},
-    "KL reduction 'batchmean'": {"kd_reduction": "batchmean"},
-    "KL reduction 'sum'": {"kd_reduction": "sum"},
-    "fp16 autocast + GradScaler": {"precision": "fp16-amp"},
-    "bf16 autocast": {"precision": "bf16-amp"},
-    "fp32": {"precision": "fp32"},
-}
-BASE = "as reported (pure fp16, KL 'mean')"
-
-
-# The reading's choices that set a student's optimizer.
-OPTIMIZER_CHOICES = ("optimizer", "lr", "momentum")
-
-
-def optimizer_of(claim, claim_id: str, choices: dict) -> tuple:
-    """The optimizer, learning rate and momentum a student of ``claim_id`` trains with under ``choices``.
-
-    From that claim's own parameters and budget in ``run``'s profile.
-    """
-    record = catalog.get(claim_id)
-    as_claim = SimpleNamespace(record=record, budget=record.budget_for(claim.harness.profile))
-    cfg = student_config(as_claim, **{k: v for k, v in choices.items() if k in OPTIMIZER_CHOICES})
-    return cfg.optimizer, cfg.lr, cfg.momentum
-
-
-def nan_student(claim, evaluated: bool = True, **changes):
-    """The pure-fp16 distilled student under the run's reading (optimizer), with ``changes``.
-
-    ``evaluated``: measured on the validation set after each epoch (see :func:`student_run`).
-    """
-    choices = {k: v for k, v in claim.choices.items() if k in OPTIMIZER_CHOICES}
-    # Every control runs the base run's budget, on the same seeds.
-    settings = {"precision": "fp16", "epochs": claim.budget["fp16_epochs"],
-                "max_steps_per_epoch": claim.budget["fp16_steps_per_epoch"],
-                **choices, **changes}
-    return student_run(claim, student_config(claim, **settings), evaluated=evaluated)
+from .runs import BASE
 
 
 def nonfinite_steps(result) -> list[int | None]:
@@ -81,19 +37,10 @@ def _control_summary(result, steps_per_epoch: int) -> str:
 
 @for_each_reading("r000.student_fp16_nan")
 def test_student_fp16_nan(claim):
-    train_data, _ = tiny(claim)
+    train_data, _ = claim.run_data(BASE)
     steps = train_data.steps_per_epoch(claim.record.params["batch_size"])
-    controls = CONTROLS if claim.choices["optimizer"] == "adam" else {BASE: {}, "fp32": {"precision": "fp32"}}
-    # This claim reads only training (non-finite steps, training losses), and evaluating a pure-fp16 model is slow
-    # on a CPU (about 10 s a seed for smoke's 1,000 validation images): no run is evaluated and none keeps an EMA,
-    # except the reported run where a reading of r000.student_ema_nan or r000.student_test_acc_100 trains it with the
-    # same optimizer: then it is their run, trained as they train it (evaluated, with its EMA), and shared.
-    mine = optimizer_of(claim, claim.record.id, claim.choices)
-    shared = any(optimizer_of(claim, other, r.choices) == mine
-                 for other in ("r000.student_ema_nan", "r000.student_test_acc_100") for r in catalog.get(other).readings)
-    results = {name: nan_student(claim, **changes) if name == BASE and shared
-               else nan_student(claim, evaluated=False, **changes, ema_decay=None)
-               for name, changes in controls.items()}
+    # The base run and each control that changes one thing of it (runs.py: CONTROLS).
+    results = {name: claim.run(name) for name in claim.declared}
     claim.conclude({
         "base": BASE, "steps_per_epoch": steps, "optimizer_impl": OPTIMIZER_IMPL,
         "controls": {name: {"nonfinite_step": nonfinite_steps(r), "summary": _control_summary(r, steps)}
@@ -131,9 +78,9 @@ def impossible_figures(model, contrast, val_data) -> dict:
 
 @for_each_reading("r000.student_test_acc_100")
 def test_student_test_acc_100(claim):
-    train_data, val_data = tiny(claim)
-    result = nan_student(claim)
-    m = impossible_figures(result.model, teacher_run(claim).model, val_data)
+    train_data, val_data = claim.run_data("student")
+    result = claim.run("student")
+    m = impossible_figures(result.model, claim.run("teacher").model, val_data)
     m.update(train_acc=(100 * result.history["train_acc"].mean(1)).tolist(), n_train=len(train_data))
     claim.conclude(m, notes="argmax over all-NaN logits returns index 0, so a NaN model predicts class 0 "
                    "everywhere")
@@ -142,9 +89,9 @@ def test_student_test_acc_100(claim):
 
 @for_each_reading("r000.student_ema_nan")
 def test_student_ema_nan(claim):
-    train_data, val_data = tiny(claim)
-    result = nan_student(claim)
-    m = impossible_figures(result.ema, teacher_run(claim).model, val_data)
+    train_data, val_data = claim.run_data("student")
+    result = claim.run("student")
+    m = impossible_figures(result.ema, claim.run("teacher").model, val_data)
     m.update(nonfinite_step=nonfinite_steps(result), steps_per_epoch=train_data.steps_per_epoch(
         claim.record.params["batch_size"]), ema_loss_nan=[not np.isfinite(v) for v in result.history["ema_test_loss"][:, 0]],
         train_acc=(100 * result.history["train_acc"].mean(1)).tolist(), n_train=len(train_data))
@@ -154,14 +101,13 @@ def test_student_ema_nan(claim):
 
 @for_each_reading("r000.kd_vs_scratch")
 def test_kd_vs_scratch(claim):
-    cfg = student_config(claim, kd_reduction="batchmean")
-    bn = claim.choices["teacher_batch_norm"]
-    distilled, scratch = student_run(claim, cfg, teacher_batch_norm=bn), student_run(claim, cfg, teacher_batch_norm=None)
+    distilled, scratch = claim.run("distilled"), claim.run("scratch")
     key = "ema_test_acc" if claim.choices["ema"] else "test_acc"
-    teacher_acc = 100 * teacher_run(claim, batch_norm=bn).final("test_acc")
+    teacher_acc = 100 * claim.run("teacher").final("test_acc")
+    bn = claim.choices["teacher_batch_norm"]
     claim.conclude({
         "distilled": (100 * distilled.final(key)).tolist(), "scratch": (100 * scratch.final(key)).tolist(),
-        "n_val": len(tiny(claim)[1]),
+        "n_val": len(claim.run_data("distilled")[1]),
         "teacher": f"{'batch-norm' if bn else 'literal'} teacher, val acc {teacher_acc.mean():.2f} % (mean over seeds)",
     }, curves={"distilled_val_acc": distilled.history[key].tolist(), "scratch_val_acc": scratch.history[key].tolist()})
     for r in (distilled, scratch):

@@ -15,7 +15,6 @@ from harness import mistakes
 from harness.session import for_each_reading
 from harness.train import member_logits
 
-from .common import teacher_run, tiny
 
 
 def accuracy_floor_from_loss(mean_ce: float) -> float:
@@ -26,11 +25,11 @@ def accuracy_floor_from_loss(mean_ce: float) -> float:
 
 @for_each_reading("r000.teacher_train_acc")
 def test_teacher_train_acc(claim):
-    result = teacher_run(claim, batch_norm=claim.choices["batch_norm"])
+    result = claim.run("teacher")
     claimed = claim.record.claimed
     claim.conclude({
         "train_acc": (100 * result.history["train_acc"]).tolist(), "train_loss": result.history["train_loss"].tolist(),
-        "n_train": len(tiny(claim)[0]),
+        "n_train": len(claim.run_data("teacher")[0]),
         "consistency": f"a mean cross-entropy of {claimed['loss_epoch5']} forces accuracy ≥ "
                        f"{accuracy_floor_from_loss(claimed['loss_epoch5']):.1f} %, so the report's loss and its "
                        f"{claimed['acc_epoch5']} % cannot both be per-sample means",
@@ -48,11 +47,10 @@ def accuracy_mistakes(logits, labels, classes) -> dict[str, float]:
 
 @for_each_reading("r000.teacher_test_acc_zero")
 def test_teacher_test_acc_zero(claim):
-    train_data, val_data = tiny(claim)
+    train_data, val_data = claim.run_data("teacher")
     batch_norm = claim.choices["batch_norm"]
-    result = teacher_run(claim, batch_norm=batch_norm)
-    # The contrast: the other teacher reading, a finite model trained the same way.
-    other = teacher_run(claim, batch_norm=not batch_norm)
+    result = claim.run("teacher")
+    other = claim.run("other")  # the contrast: the other teacher reading, a finite model trained the same way
     labels = val_data.y.cpu()
     teacher_logits = member_logits(result.model, val_data)
     on_teacher = [accuracy_mistakes(m, labels, val_data.classes) for m in teacher_logits]
@@ -70,8 +68,8 @@ def test_teacher_test_acc_zero(claim):
 
 @for_each_reading("r000.teacher_ema")
 def test_teacher_ema(claim):
-    result = teacher_run(claim, batch_norm=claim.choices["batch_norm"])
-    _, val_data = tiny(claim)
+    result = claim.run("teacher")
+    _, val_data = claim.run_data("teacher")
     claim.conclude({
         "ema_acc": (100 * result.final("ema_test_acc")).tolist(), "plain_acc": (100 * result.final("test_acc")).tolist(),
         "n_val": len(val_data), "classes": val_data.num_classes,

@@ -12,13 +12,13 @@ import torch
 
 from harness.session import for_each_reading
 
-from .common import cifar, pct, train_cnn
+from .common import pct
 
 
-def accuracy_and_losses(claim, activation: str) -> dict:
-    """Test accuracy and both epoch-loss readings of the 3-FC net with ``activation``."""
-    result = train_cnn(claim, n_fc=3, activation=activation)
-    return {"test_acc": pct(result.final("test_acc")), "n_test": len(cifar(claim)[1]),
+def accuracy_and_losses(claim, name: str) -> dict:
+    """Test accuracy and both epoch-loss readings of the claim's 3-FC net ``name``."""
+    result = claim.run(name)
+    return {"test_acc": pct(result.final("test_acc")), "n_test": len(claim.run_data(name)[1]),
             "train_loss_mean": result.history["train_loss"].tolist(),
             "train_loss_running": result.history["train_loss_running"].tolist()}
 
@@ -56,8 +56,8 @@ def hidden_activation_means(result, test_data, images: int = 1000) -> list[float
 
 @for_each_reading("r002.tanh_zero_mean")
 def test_tanh_zero_mean(claim):
-    _, test_data = cifar(claim)
-    runs = {name: train_cnn(claim, n_fc=3, activation=name) for name in ("sigmoid", "tanh", "tanh_shifted")}
+    _, test_data = claim.run_data("tanh")
+    runs = {name: claim.run(name) for name in ("sigmoid", "tanh", "tanh_shifted")}
     means = {name: hidden_activation_means(r, test_data) for name, r in runs.items()}
     claim.conclude({
         "n_test": len(test_data), "classes": test_data.num_classes,
@@ -71,11 +71,9 @@ def test_tanh_zero_mean(claim):
 
 @for_each_reading("r002.sigmoid_catches_up")
 def test_sigmoid_catches_up(claim):
-    epochs = claim.budget["longer_epochs"]
-    sigmoid = train_cnn(claim, epochs=epochs, n_fc=3, activation="sigmoid")
-    tanh = train_cnn(claim, epochs=epochs, n_fc=3, activation="tanh")
+    sigmoid, tanh = claim.run("sigmoid"), claim.run("tanh")  # for the budget's longer_epochs
     m = {"test_acc_sigmoid": (100 * sigmoid.history["test_acc"]).tolist(),
-         "test_acc_tanh": (100 * tanh.history["test_acc"]).tolist(), "n_test": len(cifar(claim)[1])}
+         "test_acc_tanh": (100 * tanh.history["test_acc"]).tolist(), "n_test": len(claim.run_data("tanh")[1])}
     claim.conclude(m, curves={"sigmoid_test_acc": sigmoid.history["test_acc"].tolist(),
                               "tanh_test_acc": tanh.history["test_acc"].tolist()})
     assert np.isfinite(m["test_acc_tanh"]).all() and np.isfinite(m["test_acc_sigmoid"]).all()

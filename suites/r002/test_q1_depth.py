@@ -11,21 +11,15 @@ import numpy as np
 
 from harness.session import for_each_reading
 
-from .common import cifar, pct, train_cnn
-
-DEPTHS = (3, 4, 5, 6)
-
-
-def depth_run(claim, depth: int):
-    """The tanh net with ``depth`` FC layers under the run's reading."""
-    return train_cnn(claim, n_fc=depth, activation="tanh")
+from .common import pct
+from .runs import DEPTHS
 
 
 @for_each_reading("r002.depth_sweep")
 def test_depth_sweep(harness, claim):
-    results = {d: depth_run(claim, d) for d in DEPTHS}
+    results = {d: claim.run(f"depth{d}") for d in DEPTHS}
     claim.conclude({
-        "n_test": len(cifar(claim)[1]),
+        "n_test": len(claim.run_data("depth3")[1]),
         "test_acc": {str(d): pct(r.final("test_acc")) for d, r in results.items()},
         "loss_epoch2": {str(d): r.history["train_loss"][:, 1].tolist() for d, r in results.items()},
         "loss_epoch2_running": {str(d): r.history["train_loss_running"][:, 1].tolist() for d, r in results.items()},
@@ -43,7 +37,7 @@ def mean_gradient_norms(result) -> dict[str, list[float]]:
 
 @for_each_reading("r002.depth6_vanishing")
 def test_depth6_vanishing(claim):
-    four, five, six = depth_run(claim, 4), depth_run(claim, 5), depth_run(claim, 6)
+    four, five, six = claim.run("depth4"), claim.run("depth5"), claim.run("depth6")
     # The layer the 6-layer net adds is its last hidden one; every layer before it gets its gradient through it.
     # Those the 4-layer net has too (its own added layer is hidden.2) are compared step by step.
     added = f"hidden.{len(six.model.template.hidden) - 1}.linear.weight"
@@ -51,7 +45,7 @@ def test_depth6_vanishing(claim):
              if layer in four.grad_norm_layers]
     claim.conclude({"grad_norm_depth4": mean_gradient_norms(four), "grad_norm_depth5": mean_gradient_norms(five),
                     "grad_norm_depth6": mean_gradient_norms(six), "layers_below_added": below,
-                    "steps": list(six.grad_norms), "n_test": len(cifar(claim)[1]),
+                    "steps": list(six.grad_norms), "n_test": len(claim.run_data("depth6")[1]),
                     "test_acc_depth5": pct(five.final("test_acc")), "test_acc_depth6": pct(six.final("test_acc"))},
                    curves={f"grad_norm_depth{d}_{layer}": [[float(n[s, i]) for n in r.grad_norms.values()]
                                                            for s in range(r.model.size)]

@@ -10,39 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.models import CifarCNN
 from harness.session import for_each_reading
-from harness.train import TrainConfig, evaluate
+from harness.train import evaluate
 
-CLASSES = [0, 1]  # airplane, automobile
-
-
-def regularizers(record) -> dict:
-    """Each regularizer's model and loss settings, with the strengths of the claim record."""
-    p = record.params
-    return {"l1": ({}, dict(penalty="l1", penalty_weight=p["l1_weight"])),
-            "l2": ({}, dict(penalty="l2", penalty_weight=p["l2_weight"])),
-            "dropout": ({"dropout": p["dropout"]}, {})}
-
-
-def regularized_run(claim, name: str, train_data, val_data):
-    model_extra, loss = regularizers(claim.record)[name]
-    cfg = TrainConfig(epochs=claim.budget["epochs"], batch_size=4, optimizer="sgd", lr=0.01, momentum=0.9, **loss)
-    spec = dict(n_fc=2, activation="relu", num_classes=2, **model_extra)
-    return claim.harness.trained(lambda: CifarCNN(**spec), spec, cfg, train_data, val_data)
+from .runs import regularizers, validation_images
 
 
 @for_each_reading("r002.regularization_ranking")
 def test_regularization_ranking(claim):
     val_size = claim.choices["val_size"]
-    train_data = claim.data("cifar10", "train", per_class=claim.budget["train_per_class"], select_classes=CLASSES)
-    val_data = claim.data("cifar10", "test", select_classes=CLASSES, limit=val_size // 2 + val_size % 2)
+    claim.declared["l1"].train.load(claim)  # first, as the record lists the data in the order it was loaded
+    val_data = validation_images(val_size).load(claim)
     assert len(val_data) >= val_size
-    # Every reading's validation set is the first images of each class of the largest one: the nets train
-    # once, validated on the largest set each epoch, and each reading evaluates the trained nets on its own.
+    # The nets train once, validated after each epoch on the largest reading's images (runs.py); each reading
+    # evaluates the trained nets on its own.
+    results = {name: claim.run(name) for name in regularizers(claim.record)}
     largest = max(r.choices["val_size"] for r in claim.record.readings)
-    curve_data = claim.data("cifar10", "test", select_classes=CLASSES, limit=largest // 2 + largest % 2)
-    results = {name: regularized_run(claim, name, train_data, curve_data) for name in regularizers(claim.record)}
     final = {name: evaluate(r.model, val_data) for name, r in results.items()}  # (loss, accuracy) per member
     claim.conclude({
         "n_val": len(val_data),
