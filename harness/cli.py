@@ -229,13 +229,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _plan(args) -> int:
-    """Run the selected claim tests in plan mode (pytest ``--plan``) and print the plan."""
+    """Collect the selected claim tests in plan mode (pytest ``--plan``: each claim's declared runs costed, no test
+    body run) and print the plan; keep it for later sessions of the folders planned unless ``-k`` selected some."""
     import tempfile
 
     import pytest
 
     from .data import resolve_data_root
-    from .plan import Plan, plan_path
+    from .plan import Plan, plan_path, plan_scope
     from .runcache import default_cache_dir
 
     if args.out is not None and args.out.is_dir():  # found before the minutes of costing, not after
@@ -267,13 +268,14 @@ def _plan(args) -> int:
     if args.out is not None:
         plan.save(args.out)
         print(f"plan written to {args.out}")
-    if args.keyword is None and not args.paths and not args.claims_dir:
-        # The whole selection: kept where pytest sessions of this profile on this device find it.
-        where = plan_path(cache_dir, plan.profile, plan.device)
+    if args.keyword is None:
+        # Every claim of the folders planned: kept where pytest sessions of them, of this profile on this device,
+        # find it.
+        where = plan_path(cache_dir, plan.profile, plan.device, plan_scope(paths))
         plan.save(where)
         print(f"plan kept for pytest sessions in {where}")
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-        print("warning: some tests failed in plan mode (above): runs they need after the failure are not in the plan",
+        print("warning: some tests failed in plan mode (above): the runs of their claims are not in the plan",
               file=sys.stderr)
         return 1
     return 0

@@ -125,10 +125,30 @@ def hours(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def plan_path(cache_dir: Path, profile: str, device: str) -> Path:
-    """Where the plan of ``profile`` on ``device`` (its description) is kept."""
+def plan_path(cache_dir: Path, profile: str, device: str, scope: str = "") -> Path:
+    """Where the plan of ``profile`` on ``device`` (its description) is kept, for the report folders ``scope``
+    names (:func:`plan_scope`; '' for this repository's)."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", device).strip("-")[:80]
-    return Path(cache_dir) / "plans" / f"{profile}-{slug}.json"
+    return Path(cache_dir) / "plans" / f"{profile}-{slug}{'-' + scope if scope else ''}.json"
+
+
+def plan_scope(paths) -> str:
+    """The report folders a selection of test paths covers, as a short name for their kept plan: '' where the paths
+    name none but this repository's own (no paths, ``tests suites``, ``suites/r002``: the repository's plan covers
+    them), else a digest of the folders (``my_claims``, or ``suites`` with an outside folder), so that a session of
+    a folder of one's own finds the plan ``python -m harness plan`` made of it."""
+    from .claims import catalog
+    from .data.cache import fingerprint
+
+    folders = set()
+    for given in paths:
+        path = Path(str(given).split("::")[0]).resolve()
+        found = catalog.folders_under(path if path.is_dir() else path.parent)
+        if not found:  # a test file, or a folder below a report folder
+            found = [p for p in (path, *path.parents) if (p / catalog.CLAIMS_FILE).is_file()][:1]
+        folders |= {Path(f).resolve() for f in found}
+    builtin = {f.path.resolve() for f in catalog.folders() if f.builtin}
+    return "" if folders <= builtin else fingerprint(*sorted(map(str, folders)))[:12]
 
 
 class Calibration:

@@ -66,8 +66,9 @@ HARNESS_DIR = Path(__file__).resolve().parent
 # every entry stale, or `cache status` would call current an entry no session finds). Judges, statistics, tables,
 # plans and the CLI are left out on purpose.
 # runstore.py: how a run is asked of the engine (its seeds, its teacher, the budget's hook on each step).
-# runs.py: how a declared run's model is built and its gradient-norm steps placed.
-TRAINING_CODE = ("train", "models", "data", "numerics.py", "runcache.py", "runcode.py", "runstore.py", "runs.py")
+# Not runs.py: what a declared run trains with is in its key by value (its model's spec and architecture, its
+# config with the gradient-norm steps placed, its data's description), so an edit there changes a key or nothing.
+TRAINING_CODE = ("train", "models", "data", "numerics.py", "runcache.py", "runcode.py", "runstore.py")
 MODULE = "<module>"
 GONE = "gone"
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import inspect
 import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -32,19 +33,59 @@ from .train import TrainConfig
 RUNS_FILE = "runs.py"  # a report folder's run declarations
 
 
+PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value, where: str):
+    """``value`` as a plain, hashable value (a list becomes a tuple); TypeError naming ``where`` for anything else
+    (a function or a tensor has no value a run's key could hold across processes)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v, where) for v in value)
+    if isinstance(value, PLAIN):
+        return value
+    raise TypeError(f"{where} = {value!r}: a declared run holds plain values only (str, int, float, bool, None, "
+                    f"tuples of them), so that its key means the same in every process")
+
+
+def _with_defaults(builder: Callable, args: dict) -> dict:
+    """``args`` with every keyword ``builder`` would default filled in: ``Model.of(CifarCNN)`` and
+    ``Model.of(CifarCNN, n_fc=3)`` are one net, so one run. A ``**kwargs`` builder's own keywords are only those
+    given."""
+    try:
+        signature = inspect.signature(builder)
+    except (TypeError, ValueError):  # a builder without a signature: its arguments as given
+        return dict(args)
+    bound = signature.bind_partial(**args)
+    bound.apply_defaults()
+    out = {}
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            out.update(value)
+        elif kind is not inspect.Parameter.VAR_POSITIONAL:
+            out[name] = value
+    return out
+
+
 @dataclass(frozen=True)
 class Model:
     """A model by value: the function or class that builds it (``CifarCNN``, ``teacher``, a user's ``MLP``) and its
-    keyword arguments. Built from this and nothing else, so the run's key (which holds :attr:`spec` and what
-    :meth:`build` builds) cannot disagree with the net trained."""
+    keyword arguments, defaults filled in. Built from this and nothing else, so the run's key (which holds
+    :attr:`spec` and what :meth:`build` builds) cannot disagree with the net trained."""
 
     builder: Callable
     args: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def of(cls, builder: Callable, **args) -> "Model":
-        """``builder(**args)`` as a specification (arguments sorted: the order they were written in is no
-        difference)."""
+        """``builder(**args)`` as a specification: arguments sorted (the order they were written in is no
+        difference), the builder's defaults filled in, lists made tuples; a builder that is not a named class or
+        function, or an argument that is not a plain value, is a TypeError naming it."""
+        if not (inspect.isclass(builder) or inspect.isfunction(builder)):
+            raise TypeError(f"Model.of({builder!r}): give the class or function that builds the model (its "
+                            f"arguments as keywords), not {type(builder).__name__}")
+        name = getattr(builder, "__name__", repr(builder))
+        args = {k: _plain(v, f"Model.of({name}, {k}=...)") for k, v in _with_defaults(builder, args).items()}
         return cls(builder, tuple(sorted(args.items())))
 
     def build(self):
@@ -79,6 +120,12 @@ class Data:
     select_classes: tuple[int, ...] = ()
     limit: int | None = None
 
+    def __post_init__(self):
+        object.__setattr__(self, "select_classes", _plain(tuple(self.select_classes or ()),
+                                                          f"Data({self.dataset!r}, select_classes=...)"))
+        if self.per_class == "all":  # a budget's "all", passed on as the record says it
+            object.__setattr__(self, "per_class", None)
+
     def load(self, claim):
         """The split on the session's device, through ``claim`` (a missing data set records its claim NOT RUN)."""
         return claim.data(self.dataset, self.split, per_class=self.per_class,
@@ -96,9 +143,11 @@ class Run:
       names fixed steps instead.
     - ``first_epochs_of``: this run is the first ``config.epochs`` epochs of that longer run, which is trained
       (with a snapshot after those epochs) and cut (:meth:`harness.train.TrainResult.truncated`); the two must
-      be the same run but for the epochs, or the declaration is refused.
+      be the same run but for the epochs, or the declaration is refused. A cut run's gradient norms are those the
+      longer run kept within the cut, so it declares no ``grad_norm_points`` of its own.
     - ``alone``: each seed is trained now, on its own, never shared or cached (a timing claim measures the
-      training itself): :meth:`harness.session.ClaimMeasurement.timed` gives one result a seed.
+      training itself): :meth:`harness.session.ClaimMeasurement.timed` gives one result a seed. A run trained
+      alone is never a teacher nor cut from another.
     """
 
     model: Model
@@ -111,9 +160,16 @@ class Run:
     alone: bool = False
 
     def __post_init__(self):
+        for needed, what in ((self.teacher, "a teacher"), (self.first_epochs_of, "the run it is cut from")):
+            if needed is not None and needed.alone:
+                raise ValueError(f"{what} is declared alone=True: a run trained alone, one seed at a time, is "
+                                 f"never shared, so it cannot be another run's {what.split()[-1]}")
         longer = self.first_epochs_of
         if longer is None:
             return
+        if self.alone or self.grad_norm_points:
+            raise ValueError("a run cut from a longer one takes that run's gradient norms and is shared: declare it "
+                             "without grad_norm_points or alone (declare them on the longer run)")
         if longer.config.epochs <= self.config.epochs:
             raise ValueError(f"a run of {self.config.epochs} epochs cannot be the first epochs of one of "
                              f"{longer.config.epochs}: the longer run must train more epochs")
@@ -122,7 +178,7 @@ class Run:
                              f"{self.config.epochs}: declare it with snapshot_epochs=({self.config.epochs},)")
         same = {"config": (_but_epochs(self.config), _but_epochs(longer.config))}
         same.update({f.name: (getattr(self, f.name), getattr(longer, f.name)) for f in fields(self)
-                     if f.name not in ("config", "first_epochs_of", "grad_norm_points")})
+                     if f.name not in ("config", "first_epochs_of", "grad_norm_points", "alone")})
         differ = [name for name, (mine, its) in same.items() if mine != its]
         if differ:
             raise ValueError(f"a run declared as the first epochs of another must be that run but for its epochs; "
@@ -244,17 +300,20 @@ _loaded: dict[Path, object] = {}
 
 def load_runs_file(folder: Path):
     """Import a report folder's ``runs.py`` once (its ``@runs_of`` decorators register its declarations); None
-    without one. A folder that is a package on ``sys.path`` (``suites/r002``) is imported by its dotted name, so that
-    its tests' ``from .runs import ...`` find the same module; another by its file."""
+    without one. Its imports resolve as under pytest (whose default import mode puts the first folder above a test
+    module that is no package on ``sys.path``): a folder that is a package (``suites/r002``) is imported by its
+    dotted name from its package root, so that its tests' ``from .runs import ...`` find the same module; another
+    by its file, with the folder on ``sys.path`` for its sibling modules."""
     path = Path(folder) / RUNS_FILE
     if path in _loaded:
         return _loaded[path]
     if not path.is_file():
         _loaded[path] = None
         return None
-    dotted = _package_name(Path(folder))
-    if dotted is not None:
-        module = importlib.import_module(f"{dotted}.runs")
+    top, parts = _package_root(Path(folder))
+    _on_path(top)
+    if parts:
+        module = importlib.import_module(".".join([*parts, "runs"]))
     else:
         name = f"harness_claims_runs.{Path(folder).name}"
         spec = importlib.util.spec_from_file_location(name, path)
@@ -269,15 +328,15 @@ def load_runs_file(folder: Path):
     return module
 
 
-def _package_name(folder: Path) -> str | None:
-    """``folder``'s dotted name where it is a package importable from ``sys.path``, else None."""
-    folder = folder.resolve()
-    parts = []
-    top = folder
+def _package_root(folder: Path) -> tuple[Path, list[str]]:
+    """The first folder at or above ``folder`` that is no package, and ``folder``'s dotted name below it."""
+    top, parts = folder.resolve(), []
     while (top / "__init__.py").is_file():
         parts.insert(0, top.name)
         top = top.parent
-    if not parts:
-        return None
-    roots = {Path(p or ".").resolve() for p in sys.path}
-    return ".".join(parts) if top in roots else None
+    return top, parts
+
+
+def _on_path(folder: Path) -> None:
+    if folder not in {Path(p or ".").resolve() for p in sys.path}:
+        sys.path.insert(0, str(folder))

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import statistics
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,12 +48,27 @@ BUDGET_MAX_TIMED = 50
 BUDGET_WINDOW_S = 2.0
 
 
+def _canonical(value):
+    """A number as a float (``momentum=0`` and ``momentum=0.0`` are one run, as they compare equal), tuples and lists
+    alike; anything else as it is."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_canonical(v) for v in value)
+    return value
+
+
 def run_key(model_spec: dict, cfg, train_data: DeviceData, test_data: DeviceData | None, seeds,
             teacher_key: str | None = None, architecture: str = "") -> str:
     """The one memo key of a training run: everything its result depends on, by value, and nothing else (the
     data by its description and by the fingerprint of what was on disk: a data root changed in place is other
-    data under the same description; the model by its spec and by its ``architecture``, :func:`architecture`)."""
-    return fingerprint(repr(sorted(model_spec.items())), repr(replace(cfg, label="")), train_data.description,
+    data under the same description; the model by its spec and by its ``architecture``, :func:`architecture`;
+    numbers by value, so values that compare equal give one key, as they give equal declared runs)."""
+    config = tuple((f.name, _canonical(getattr(cfg, f.name))) for f in fields(cfg) if f.name != "label")
+    return fingerprint(repr(sorted((k, _canonical(v)) for k, v in model_spec.items())), repr(config),
+                       train_data.description,
                        None if test_data is None else test_data.description, tuple(int(s) for s in seeds),
                        teacher_key, *(getattr(d, "fingerprint", "") for d in (train_data, test_data)), architecture)
 

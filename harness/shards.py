@@ -41,8 +41,8 @@ def shared_runs(item, profile: str) -> list:
 
 def declared_families(items, profile: str) -> dict[str, str]:
     """Node id → family, for the tests that declare shared runs: tests linked by an equal run, directly or through
-    others, are one family, named by its report folder and its first test (the same name in every worker and shard:
-    each collects the same tests in the same order)."""
+    others, are one family, named by its report folder and a digest of one of its tests (the root the union of
+    links ends at: the same name in every worker and shard, as each collects the same tests in the same order)."""
     parent: dict[str, str] = {}
 
     def root(node: str) -> str:
@@ -63,7 +63,7 @@ def declared_families(items, profile: str) -> dict[str, str]:
             if a != b:
                 parent[b] = a
     folder_of = {item.nodeid: catalog.folder_of(claims_of(item)[0]).name for item in items if item.nodeid in parent}
-    # The family's first test names it: no xdist group name may hold '[', ']', '/' or ':' (they end a node id).
+    # A digest, not the test's id: no xdist group name may hold '[', ']', '/' or ':' (they end a node id).
     return {node: f"{folder_of[root(node)]}.runs-{fingerprint(root(node))[:8]}" for node in parent}
 
 

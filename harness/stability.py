@@ -91,14 +91,30 @@ def stability(claim: Claim, reading: Reading, measurements: dict, n_seeds: int, 
             "projected": projection, "stable": same >= STABLE}
 
 
-def stability_words(s: dict | None) -> str:
-    """A record's stability for a table cell: '0.93', or '0.62 unstable (10 seeds: 0.95 NOT REPRODUCED)'."""
+SHORT = {"REPRODUCED": "R", "NOT REPRODUCED": "NR", "INCONCLUSIVE": "I", "ARTIFACT": "A", "NOT RUN": "N"}
+
+
+def other_verdict(s: dict, verdict: str) -> str:
+    """The most frequent verdict a replicate gives other than the row's ``verdict``, as 'NR 0.38' ('' where none
+    does): why a row is unstable (it sits near that verdict's boundary)."""
+    others = [(share, v) for v, share in s.get("shares", {}).items() if v != verdict]
+    if not others:
+        return ""
+    share, v = max(others)
+    return f"{SHORT.get(v, v)} {share:.2f}"
+
+
+def stability_words(s: dict | None, verdict: str) -> str:
+    """A record's stability for its detail: '0.93', or '0.62 unstable (replicates also give NR 0.38; 10 seeds: NOT
+    REPRODUCED 0.95)'."""
     if not s:
         return "—"
     if s.get("draws", 0) == 0:
         return "1 (deterministic)"
     text = f"{s['same']:.2f}"
     if not s.get("stable"):
-        more = "; ".join(f"{k} seeds: {v['verdict']} {v['share']:.2f}" for k, v in s.get("projected", {}).items())
-        text += " unstable" + (f" ({more})" if more else "")
+        other = other_verdict(s, verdict)
+        more = [f"replicates also give {other}"] if other else []
+        more += [f"{k} seeds: {v['verdict']} {v['share']:.2f}" for k, v in s.get("projected", {}).items()]
+        text += " unstable" + (f" ({'; '.join(more)})" if more else "")
     return text

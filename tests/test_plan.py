@@ -51,6 +51,22 @@ def test_plan_round_trip_and_markdown(tmp_path):
     with pytest.raises(ValueError, match="bad.json: not a cost plan"):
         Plan.load(tmp_path / "bad.json")
     assert plan_path(tmp_path, "full", "CPU: AMD EPYC (2 threads)").name == "full-CPU-AMD-EPYC-2-threads.json"
+
+
+def test_a_plan_is_kept_for_the_report_folders_it_covers(tmp_path):
+    """The repository's folders share one kept plan, however a session names them; a folder of one's own gets its
+    own, which a session of that folder finds (by its folder, a test file of it, or a path below)."""
+    from harness.plan import plan_scope
+
+    from .test_claims_folders import _folder
+
+    assert plan_scope([]) == plan_scope(["tests", "suites"]) == plan_scope([str(ROOT / "suites" / "r002")]) == \
+        plan_scope(["suites/r000/test_q1_teacher.py::test_teacher_ema"]) == ""
+    folder = _folder(tmp_path)
+    mine = plan_scope([str(tmp_path / "mine")])
+    assert mine and mine == plan_scope([str(folder / "test_r901.py")]) == plan_scope([str(folder)])
+    assert plan_scope([str(tmp_path / "mine"), "suites"]) not in ("", mine)
+    assert plan_path(tmp_path, "smoke", "CPU", mine).name == f"smoke-CPU-{mine}.json"
     assert [hours(s) for s in (30, 600, 7200)] == ["30 s", "10 min", "2.0 h"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -23,7 +24,8 @@ def test_a_model_is_its_builder_and_arguments_by_value():
     a = Model.of(CifarCNN, n_fc=3, activation="tanh")
     same = Model.of(CifarCNN, activation="tanh", n_fc=3)
     assert a == same and hash(a) == hash(same) and a != Model.of(CifarCNN, n_fc=4, activation="tanh")
-    assert a.spec == {"model": "CifarCNN", "n_fc": 3, "activation": "tanh"}
+    assert a.spec == {"model": "CifarCNN", "n_fc": 3, "activation": "tanh", "num_classes": 10, "batch_norm": False,
+                      "skip": False, "init": "default", "dropout": 0.0, "added_width": None}
     torch.manual_seed(0)
     built = a.factory()
     torch.manual_seed(0)
@@ -162,3 +164,61 @@ def test_a_declared_run_trains_as_the_same_run_asked_for_directly(tmp_path):
                  teacher=Run(Model.of(CifarCNN, n_fc=3, activation="tanh"), TrainConfig(epochs=1, batch_size=8),
                              CIFAR, None))
     assert taught.teacher in every_run([taught]) and every_run([taught]).index(taught.teacher) == 0
+
+
+def test_a_specification_holds_plain_values_with_the_builders_defaults_filled_in():
+    from harness.models import teacher
+
+    assert Model.of(CifarCNN) == Model.of(CifarCNN, n_fc=3, activation="tanh")  # one net, so one run
+    assert Model.of(teacher, batch_norm=True).spec == {"model": "teacher", "batch_norm": True}  # **overrides
+    assert Model.of(student).spec == {"model": "student"}
+    assert dict(Model.of(CifarCNN, added_width=[256]).args)["added_width"] == (256,)  # hashable
+    with pytest.raises(TypeError, match=r"Model.of\(CifarCNN, activation=...\) = <built-in .*plain values only"):
+        Model.of(CifarCNN, activation=torch.tanh)
+    with pytest.raises(TypeError, match="give the class or function that builds the model"):
+        Model.of(__import__("functools").partial(CifarCNN, n_fc=3))
+    data = Data("cifar10", "test", per_class="all", select_classes=[0, 1])
+    assert data == Data("cifar10", "test", None, (0, 1)) and hash(data) == hash(Data("cifar10", "test", None, (0, 1)))
+
+
+def test_values_that_compare_equal_are_one_run_and_one_key():
+    from harness.runstore import run_key
+
+    a = TrainConfig(epochs=2, batch_size=4, momentum=0, label="one")
+    b = TrainConfig(epochs=2, batch_size=4, momentum=0.0, label="another")
+    assert a == b and Run(Model.of(CifarCNN), a, CIFAR) == Run(Model.of(CifarCNN), b, CIFAR)
+    data = synthetic_data(n=8)
+    data.description = "d"
+    assert run_key({"n_fc": 3, "lr": 1}, a, data, None, [0]) == run_key({"n_fc": 3, "lr": 1.0}, b, data, None, [0])
+    assert run_key({"n_fc": 3}, a, data, None, [0]) != run_key({"n_fc": 4}, a, data, None, [0])
+
+
+@pytest.mark.parametrize("bad", ["teacher alone", "cut alone", "cut with its own gradient norms"])
+def test_runs_trained_alone_and_cut_runs_are_refused_where_they_would_mean_nothing(bad):
+    longer = Run(Model.of(CifarCNN), TrainConfig(epochs=4, batch_size=8, snapshot_epochs=(2,)), CIFAR)
+    with pytest.raises(ValueError):
+        if bad == "teacher alone":
+            Run(Model.of(student), CFG, CIFAR, teacher=replace(longer, alone=True))
+        elif bad == "cut alone":
+            Run(Model.of(CifarCNN), CFG, CIFAR, first_epochs_of=longer, alone=True)
+        else:
+            Run(Model.of(CifarCNN), CFG, CIFAR, first_epochs_of=longer, grad_norm_points=5)
+
+
+def test_a_folder_that_is_no_package_imports_its_runs_as_pytest_would(tmp_path):
+    """A runs.py beside a module of its own (``from consts import ...``), in a folder that is no package and not on
+    sys.path, loads for validate as it does under pytest."""
+    from harness.runs import load_runs_file
+
+    from .test_claims_folders import _folder
+
+    folder = _folder(tmp_path)
+    (folder / "consts_r901.py").write_text("EPOCHS = 1\n")
+    (folder / "runs.py").write_text(DECLARATIONS.replace("from harness.train import TrainConfig",
+                                                         "from harness.train import TrainConfig\n"
+                                                         "from consts_r901 import EPOCHS")
+                                    .replace("return [Run(", "return {'cnn': Run(").replace("))]", "))}")
+                                    .replace("epochs=1", "epochs=EPOCHS"))
+    catalog.add_dir(folder)
+    assert load_runs_file(folder) is not None
+    assert declared(_claim("r901.beats_chance", "literal"))["cnn"].config.epochs == 1

@@ -67,6 +67,10 @@ def test_pinned_verdicts_are_checked_apart_from_recording(tmp_path, pins):
                {"claim_id": "r002.tanh_learns", "reading": "momentum=0.9", "verdict": "REPRODUCED"},
                {"claim_id": "r000.epoch_time", "reading": "literal", "verdict": "REPRODUCED"}]
     assert unpinned(records) == ["r002.tanh_learns [momentum=0.9]"]  # timing claims are never pinned
+    # A pin of every verdict the claim can reach asserts nothing either, and is said to.
+    pins("r002").write_text('{"r002.tanh_learns|momentum=0": ["INCONCLUSIVE", "NOT REPRODUCED", "REPRODUCED"]}')
+    assert unpinned(records[:1]) == ["r002.tanh_learns [momentum=0] (pinned to every verdict it can reach: "
+                                     "INCONCLUSIVE, NOT REPRODUCED, REPRODUCED)"]
 
 
 def test_a_gpu_session_is_held_to_the_gpus_pins_never_the_cpus(tmp_path, pins):

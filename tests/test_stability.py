@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from harness.claims import catalog
-from harness.stability import has_seed_noise, resample, stability, stability_words
+from harness.report.tables import _short_stability
+from harness.stability import SHORT, has_seed_noise, resample, stability, stability_words
 
 
 def test_a_resample_keeps_each_seed_s_measurements_together_and_leaves_the_rest():
@@ -29,11 +30,15 @@ def test_a_decisive_row_is_stable_and_a_borderline_one_is_not_and_says_what_more
     verdict = "INCONCLUSIVE"
     s = stability(claim, reading, edge, 5, verdict, draws=100, projection_draws=30)
     assert 0.0 < s["same"] < 0.9 and len(s["set"]) >= 2 and not s["stable"]
-    assert set(s["projected"]) == {"10", "20"} and "unstable" in stability_words(s)
+    assert set(s["projected"]) == {"10", "20"} and "unstable" in stability_words(s, verdict)
+    # An unstable row says which verdict the other replicates give most, and how often.
+    other, share = max((share, v) for v, share in s["shares"].items() if v != verdict)[::-1]
+    assert f"replicates also give {SHORT[other]} {share:.2f}" in stability_words(s, verdict)
+    assert _short_stability(s, verdict) == f"{s['same']:.2f} unstable ({SHORT[other]} {share:.2f})"
 
 
 def test_a_deterministic_check_is_stable_by_construction():
     claim = catalog.get("r002.gradient_check")
     m = {"families": {"own": {"max_rel_error": 1e-6, "gradcheck": True, "report_network": True}}}
     s = stability(claim, claim.reading("noise-floor"), m, 1, "REPRODUCED")
-    assert s["same"] == 1.0 and s["draws"] == 0 and stability_words(s) == "1 (deterministic)"
+    assert s["same"] == 1.0 and s["draws"] == 0 and stability_words(s, "REPRODUCED") == "1 (deterministic)"

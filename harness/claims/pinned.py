@@ -50,8 +50,19 @@ def check_pinned(result: ClaimResult, where: str, device_type: str = "cpu") -> s
 
 
 def unpinned(records: list[dict], device_type: str = "cpu") -> list[str]:
-    """``id [reading]`` of every record that a full run on ``device_type`` asserts nothing for."""
+    """``id [reading]`` of every record that a full run on ``device_type`` asserts nothing for: none is pinned, or
+    its pin holds every verdict the claim can reach (a row so unstable that any verdict is within its set; said)."""
     pins = catalog.pinned_verdicts(device_type)
-    return [f"{r['claim_id']} [{r['reading']}]" for r in records
-            if r["verdict"] != str(Verdict.NOT_RUN) and not catalog.get(r["claim_id"]).timing
-            and pinned_key(r["claim_id"], r["reading"]) not in pins]
+    out = []
+    for r in records:
+        claim = catalog.get(r["claim_id"])
+        if r["verdict"] == str(Verdict.NOT_RUN) or claim.timing:
+            continue
+        pin = pins.get(pinned_key(r["claim_id"], r["reading"]))
+        pin = [pin] if isinstance(pin, str) else pin  # a pin of one verdict, as first written
+        if pin is None:
+            out.append(f"{r['claim_id']} [{r['reading']}]")
+        elif set(claim.reachable) <= set(pin):
+            out.append(f"{r['claim_id']} [{r['reading']}] (pinned to every verdict it can reach: "
+                       f"{', '.join(sorted(pin))})")
+    return out

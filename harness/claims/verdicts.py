@@ -77,7 +77,8 @@ RULES = {
         "do not split modes: their parts say each mode's seeds where a figure beside them does."),
     "existence": (
         "**existence** (\"X can cause Y\") — a declared grid of configurations is searched; REPRODUCED when one "
-        "shows Y with X's mechanism measured, INCONCLUSIVE when none shows Y (a small grid cannot refute \"can\")."),
+        "shows Y with X's mechanism measured; NOT REPRODUCED when none does and one shows Y with X's mechanism "
+        "refuted (Y came from something else); INCONCLUSIVE when none shows Y (a small grid cannot refute \"can\")."),
     "artifact": (
         "**ARTIFACT** — the correct measurement refutes the report's figure, and an evaluation mistake gives the "
         "figure on this model while giving another figure on a contrast model the harness also runs."),

@@ -146,8 +146,9 @@ def policy_change_part(name: str, changed, base, claim: Claim, changed_key: str,
 
 def accuracy_order(name: str, greater, lesser, n_images: int, claimed: str, digits: int = 1,
                    margin: float = ORDERING_MARGIN_PP) -> Part:
-    """The ordering greater > lesser of accuracies (pp) of runs paired by seed: above one test image to reproduce,
-    below ``margin`` (the policy's 1 pp) to refute."""
+    """The ordering greater > lesser of accuracies (pp) of runs paired by seed, by the ordering rule with one
+    boundary, ``margin`` (the policy's 1 pp; at least one test image): REPRODUCED when the one-sided 95 % lower bound
+    of the mean difference is above it, NOT REPRODUCED when the upper bound is below it."""
     return ordering_part(name, greater, lesser, paired=True, resolution=one_image(n_images), unit="pp",
                          digits=digits, bounds=PP, claimed=claimed, margin=margin)
 

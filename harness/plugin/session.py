@@ -101,8 +101,11 @@ class ClaimsSession:
                          f"tests, about {hours(self.plan.total_s())} of training one after another on "
                          f"{self.plan.device}")
         elif h.planner is None:
-            lines.append(f"cost plan: none for this profile and device; python -m harness plan --profile {h.profile} "
-                         f"--device {h.device.type} estimates what this session costs")
+            from harness.plan import plan_scope
+
+            paths = " ".join(config.args) + " " if plan_scope(config.args) else ""
+            lines.append(f"cost plan: none for this profile and device; python -m harness plan {paths}--profile "
+                         f"{h.profile} --device {h.device.type} estimates what this session costs")
         return lines
 
     def pytest_sessionfinish(self, session, exitstatus):
@@ -133,7 +136,8 @@ class ClaimsSession:
             loose = unpinned([r for r in read_records(h.results_dir)
                               if r.get("environment", {}).get("profile") == "full"], h.device.type)
             if loose:
-                reporter.write_sep("!", f"{len(loose)} full-profile claims have NO PINNED VERDICT", red=True)
+                reporter.write_sep("!", f"{len(loose)} full-profile claims have NO PINNED VERDICT that can fail "
+                                        "(none pinned, or every verdict they can reach)", red=True)
                 for name in loose:
                     reporter.write_line(f"  unguarded: {name}", red=True)
                 reporter.write_line("  pin a reviewed full run with: python -m harness claims pin "

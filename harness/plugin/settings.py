@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from harness import allocator
-from harness.plan import Calibration, Plan, plan_path
+from harness.plan import Calibration, Plan, plan_path, plan_scope
 from harness.runcache import RunCache, default_cache_dir
 
 
@@ -207,9 +207,10 @@ def _refuse_split_path_options(config) -> None:
 
 
 def _session_plan(config, cache_dir: Path, profile: str, device: str) -> Plan | None:
-    """The plan given with --plan-file, else the one cached for this profile and device (None: none)."""
+    """The plan given with --plan-file, else the one kept for this profile and device and the report folders the
+    session's test paths cover (None: none)."""
     given = config.getoption("--plan-file")
-    path = Path(given) if given else plan_path(cache_dir, profile, device)
+    path = Path(given) if given else plan_path(cache_dir, profile, device, plan_scope(config.args))
     if not path.exists():
         if given:
             raise pytest.UsageError(f"--plan-file {given}: no such file; make one with python -m harness plan "

@@ -12,7 +12,7 @@ from ..atomic import write_text_set
 from ..claims import catalog
 from ..claims.record import RUN_SOURCES, runs_text
 from ..claims.verdicts import rules_markdown
-from ..stability import stability_words
+from ..stability import other_verdict, stability_words
 from .environment import device_type
 
 CSV_COLUMNS = ["id", "reading", "verdict", "profile", "metric", "claimed", "measured_mean", "ci_low", "ci_high",
@@ -292,7 +292,7 @@ def summary_rows(records: list[dict], profile: str, here: bool = False) -> list[
         rows = []
         for r in decided:  # five columns: GitHub's page width holds them without scrolling sideways
             verdict = " · ".join(x for x in (_verdict_cell(r["verdict"], profile), primary_rules(r),
-                                             _short_stability(r.get("stability"))) if x)
+                                             _short_stability(r.get("stability"), r["verdict"])) if x)
             cells = [f"[{r['claim_id']}]({detail_link(r, here)})", _cell(r["reading"]), "",
                      _cell(short_measured(r)), _cell(verdict)]
             room = WIDTH - len(_row(cells))
@@ -313,12 +313,15 @@ def summary_rows(records: list[dict], profile: str, here: bool = False) -> list[
     return lines or ["_no claims recorded_"]
 
 
-def _short_stability(s: dict | None) -> str:
+def _short_stability(s: dict | None, verdict: str) -> str:
     if not s:
         return "—"
     if s.get("draws", 0) == 0:
         return "1 (deterministic)"
-    return f"{s['same']:.2f}" + ("" if s.get("stable") else " unstable")
+    if s.get("stable"):
+        return f"{s['same']:.2f}"
+    other = other_verdict(s, verdict)
+    return f"{s['same']:.2f} unstable" + (f" ({other})" if other else "")
 
 
 def _control(records: list[dict]) -> list[dict]:
@@ -366,7 +369,8 @@ def legend(profile: str) -> str:
         "for each kind of primary part; and its stability. The claim's link opens its detail: every part with its "
         "claimed and measured figures, rule, test and verdict; the reading's choices; the data; the curves.",
         "- **stability**: the share of bootstrap replicates of the seeds that give the same verdict; *unstable* "
-        "below 0.9 (the detail gives what 10 and 20 seeds would give, and the replicate set a later run may "
+        "below 0.9, with the verdict the other replicates give most and its share (R, NR, I: the row sits near "
+        "that boundary; the detail gives what 10 and 20 seeds would give, and the replicate set a later run may "
         "measure without failing).",
         "- **forest plot**: one line per judged figure: the claimed band (grey; an ordering's region above its "
         "margin, a rate's above 1/2) and the report's figure (◆) beside the measured interval, coloured by the "
@@ -471,9 +475,9 @@ def detail_markdown(r: dict, profile: str, plots: set[str] | None = None) -> lis
     except KeyError:
         choices = r.get("reading_text", "")
     s = r.get("stability")
-    stab = _short_stability(s)
+    stab = _short_stability(s, r["verdict"])
     if s and s.get("draws", 0):
-        stab = stability_words(s) + ("; replicate set: " + ", ".join(s.get("set", [])) if s.get("set") else "")
+        stab = stability_words(s, r["verdict"]) + ("; replicate set: " + ", ".join(s.get("set", [])) if s.get("set") else "")
     seeds = r.get("seeds") or []
     lines = [f'<a id="{anchor(r)}"></a>', "", f"### {r['claim_id']} — {r['reading']}: "
              f"{_verdict_cell(r['verdict'], profile)}", "",

@@ -13,7 +13,7 @@ import collections
 import copy
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -61,7 +61,9 @@ class TrainConfig:
     teacher_logits_once: bool = True  # distillation: the eval-mode teacher's logits of each image, computed once
     snapshot_epochs: tuple[int, ...] = ()  # keep a copy of the model after these epochs (1-based)
     eval_batch_size: int = 1000
-    label: str = ""  # for progress lines and logs (Harness.trained sets it from the run's spec: progress.labels)
+    # For progress lines and logs (Harness.trained sets it from the run's spec: progress.labels); it names a run,
+    # never changes one, so two configs that differ in it alone are equal.
+    label: str = field(default="", compare=False)
 
 
 # The optimizer's implementation is pinned so that a claim means the same on every device: CUDA

@@ -141,12 +141,15 @@ def depth6_vanishing(m, claim, reading):
         parts.append(part if i == 0 else beside(part))
     premise = accuracy_order("premise: accuracy drops 5 → 6 FC", m["test_acc_depth5"], m["test_acc_depth6"],
                              m["n_test"], "5 FC > 6 FC")
-    verdict = parts[0].verdict
+    claimed, measured = "the drop at 6 FC layers is a vanishing gradient", \
+        f"first layer {parts[0].measured}; accuracy drop {premise.measured}"
     if premise.verdict != Verdict.REPRODUCED:
-        verdict = Verdict.INCONCLUSIVE  # no measured drop for a vanishing gradient to explain
-    return judged(parts + [beside(premise)], claimed="the drop at 6 FC layers is a vanishing gradient",
-                  measured=f"first layer {parts[0].measured}; accuracy drop {premise.measured}", headline=parts[0],
-                  verdict=verdict, primary=[parts[0].name])
+        # No measured drop for a vanishing gradient to explain: the premise decides (INCONCLUSIVE, whatever the
+        # gradients say), and the row and its detail say so.
+        return judged([beside(p) for p in parts] + [premise], claimed=claimed, measured=measured, headline=premise,
+                      verdict=Verdict.INCONCLUSIVE, primary=[premise.name])
+    return judged(parts + [beside(premise)], claimed=claimed, measured=measured, headline=parts[0],
+                  primary=[parts[0].name])
 
 
 FIX_NAMES = {"r002.fix_bn_skip": "skip + batch norm", "r002.fix_leaky_relu": "LeakyReLU",

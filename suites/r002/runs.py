@@ -60,8 +60,7 @@ def cnn_run(claim, epochs: int | None = None, momentum: float | None = None, lr:
         config = replace(config, snapshot_epochs=(report_epochs,))
     run = Run(Model.of(CifarCNN, **model_args), config, train, test, grad_norm_points=GRAD_NORM_POINTS)
     if cut_from_longer and epochs == report_epochs:
-        return Run(run.model, config, train, test, grad_norm_points=GRAD_NORM_POINTS,
-                   first_epochs_of=cnn_run(claim, longer, momentum, lr, **model_args))
+        return Run(run.model, config, train, test, first_epochs_of=cnn_run(claim, longer, momentum, lr, **model_args))
     return run
 
 
