@@ -145,8 +145,8 @@ def depth6_vanishing(m, claim, reading):
         f"first layer {parts[0].measured}; accuracy drop {premise.measured}"
     if premise.verdict != Verdict.REPRODUCED:
         # No measured drop for a vanishing gradient to explain: the premise decides (INCONCLUSIVE, whatever the
-        # gradients say), and the row and its detail say so.
-        return judged([beside(p) for p in parts] + [premise], claimed=claimed, measured=measured, headline=premise,
+        # gradients say) and the detail says so; the row keeps the first layer's figure, the claim's metric.
+        return judged([beside(p) for p in parts] + [premise], claimed=claimed, measured=measured, headline=parts[0],
                       verdict=Verdict.INCONCLUSIVE, primary=[premise.name])
     return judged(parts + [beside(premise)], claimed=claimed, measured=measured, headline=parts[0],
                   primary=[parts[0].name])
