@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.util
 import inspect
 import sys
 from dataclasses import dataclass, fields, replace
@@ -315,15 +314,9 @@ def load_runs_file(folder: Path):
     if parts:
         module = importlib.import_module(".".join([*parts, "runs"]))
     else:
-        name = f"harness_claims_runs.{Path(folder).name}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
+        from .claims.catalog import import_file
+
+        module = import_file(f"harness_claims_runs.{Path(folder).name}", path)
     _loaded[path] = module
     return module
 

@@ -441,7 +441,13 @@ def load_judges(report_folder: ReportFolder):
         _loaded_judges[path] = None
         return None
     # Its own module name a folder: two folders' judges.py never replace each other in sys.modules.
-    name = f"harness_claims_judges.{report_folder.name}"
+    _loaded_judges[path] = import_file(f"harness_claims_judges.{report_folder.name}", path)
+    return _loaded_judges[path]
+
+
+def import_file(name: str, path: Path):
+    """The module at ``path`` imported as ``name`` (a report folder's own file); nothing is left in
+    ``sys.modules`` when it fails to import."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -450,7 +456,6 @@ def load_judges(report_folder: ReportFolder):
     except BaseException:
         del sys.modules[name]
         raise
-    _loaded_judges[path] = module
     return module
 
 
