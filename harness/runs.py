@@ -122,8 +122,11 @@ class Data:
     def __post_init__(self):
         object.__setattr__(self, "select_classes", _plain(tuple(self.select_classes or ()),
                                                           f"Data({self.dataset!r}, select_classes=...)"))
-        if self.per_class == "all":  # a budget's "all", passed on as the record says it
-            object.__setattr__(self, "per_class", None)
+        for name in ("per_class", "limit"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"Data({self.dataset!r}, {name}={value!r}): give a number of images or None (all); "
+                                f"claim.budget reads a record's \"all\" as None")
 
     def load(self, claim):
         """The split on the session's device, through ``claim`` (a missing data set records its claim NOT RUN)."""
@@ -223,9 +226,6 @@ Declaration = Callable[[Any], dict]
 DECLARATIONS: dict[str, Declaration] = {}
 
 
-def _origin(fn) -> tuple:
-    return fn.__code__.co_filename, fn.__qualname__
-
 
 def runs_of(*claim_ids: str):
     """Register the decorated function as the declaration of the runs ``claim_ids`` measure: called with the claim
@@ -238,11 +238,7 @@ def runs_of(*claim_ids: str):
         from .claims import catalog
 
         for claim_id in claim_ids:
-            old = DECLARATIONS.get(claim_id)
-            if old is not None and _origin(old) != _origin(fn) and catalog.holds_file(_origin(old)[0]):
-                raise ValueError(f"{claim_id} has two run declarations: {old.__qualname__} ({_origin(old)[0]}) and "
-                                 f"{fn.__qualname__} ({_origin(fn)[0]})")
-            DECLARATIONS[claim_id] = fn
+            catalog.register_once(DECLARATIONS, claim_id, fn, "run declarations")
         return fn
     return register
 
@@ -277,7 +273,8 @@ def declaration_of(claim_id: str) -> Declaration | None:
     fn = DECLARATIONS.get(claim_id)
     # A declaration from another folder of the same name (one this process dropped from the catalogue) is not this
     # claim's.
-    return fn if fn is not None and Path(_origin(fn)[0]).resolve().is_relative_to(folder.path.resolve()) else None
+    mine = fn is not None and Path(catalog.origin(fn)[0]).resolve().is_relative_to(folder.path.resolve())
+    return fn if mine else None
 
 
 def declared(claim) -> dict[str, Run]:

@@ -118,11 +118,6 @@ class Harness:
         return self.runs.trained(model_fn, model_spec, cfg, train_data, test_data, teacher,
                                  caller=Caller.of(inspect.currentframe().f_back), claim=self.running)
 
-    def timed(self, model_fn, model_spec: dict, seed: int, train_data: DeviceData, cfg, teacher=None):
-        """One member trained now, alone, never shared (:meth:`harness.runstore.RunStore.timed`): a timing claim
-        measures the training itself."""
-        return self.runs.timed(model_fn, model_spec, seed, train_data, cfg, teacher, claim=self.running)
-
     def train_run(self, claim: "ClaimMeasurement", run: Run) -> TrainResult:
         """The declared ``run`` (:mod:`harness.runs`), trained once a session and shared by every claim that declares
         an equal one, charged to ``claim``: its teacher first, a run declared as the first epochs of a longer one

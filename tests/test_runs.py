@@ -177,8 +177,11 @@ def test_a_specification_holds_plain_values_with_the_builders_defaults_filled_in
         Model.of(CifarCNN, activation=torch.tanh)
     with pytest.raises(TypeError, match="give the class or function that builds the model"):
         Model.of(__import__("functools").partial(CifarCNN, n_fc=3))
-    data = Data("cifar10", "test", per_class="all", select_classes=[0, 1])
+    data = Data("cifar10", "test", select_classes=[0, 1])
     assert data == Data("cifar10", "test", None, (0, 1)) and hash(data) == hash(Data("cifar10", "test", None, (0, 1)))
+    with pytest.raises(TypeError, match=r"per_class='all'\): give a number of images or None \(all\); claim.budget "
+                                        r"reads a record's \"all\" as None"):
+        Data("cifar10", "test", per_class="all")
 
 
 def test_values_that_compare_equal_are_one_run_and_one_key():

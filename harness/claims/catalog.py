@@ -365,6 +365,24 @@ def holds_file(path: Path | str) -> bool:
     return any(path.is_relative_to(f.path.resolve()) for f in folders())
 
 
+def origin(fn) -> tuple[str, str]:
+    """Where a registered function was defined: its file and qualified name (the same function imported twice has
+    one origin)."""
+    code = getattr(fn, "__code__", None)
+    return getattr(code, "co_filename", ""), getattr(fn, "__qualname__", repr(fn))
+
+
+def register_once(registry: dict, claim_id: str, fn, what: str) -> None:
+    """``registry[claim_id] = fn`` (a judge, a run declaration): the same function registered again (its module
+    imported a second time) replaces itself, and so does one of a folder the catalogue no longer holds; another
+    function for the same claim is a ValueError naming both, as ``claim_id has two <what>``."""
+    old = registry.get(claim_id)
+    if old is not None and origin(old) != origin(fn) and holds_file(origin(old)[0]):
+        raise ValueError(f"{claim_id} has two {what}: {old.__qualname__} ({origin(old)[0]}) and {fn.__qualname__} "
+                         f"({origin(fn)[0]})")
+    registry[claim_id] = fn
+
+
 def folder_of(claim_id: str) -> ReportFolder:
     """The report folder that holds ``claim_id``."""
     return folder(get(claim_id).id.split(".")[0])

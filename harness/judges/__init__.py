@@ -24,9 +24,6 @@ Judge = Callable[[dict, Claim, Reading], Judgement]
 JUDGES: dict[str, Judge] = {}
 
 
-def _origin(fn: Judge) -> tuple[str, str]:
-    code = getattr(fn, "__code__", None)
-    return (getattr(code, "co_filename", ""), getattr(fn, "__qualname__", repr(fn)))
 
 
 def judge(claim_id: str):
@@ -38,11 +35,7 @@ def judge(claim_id: str):
     def register(fn: Judge) -> Judge:
         from ..claims import catalog
 
-        old = JUDGES.get(claim_id)
-        if old is not None and _origin(old) != _origin(fn) and catalog.holds_file(_origin(old)[0]):
-            raise ValueError(f"{claim_id} has two judges: {old.__name__} ({_origin(old)[0]}) and {fn.__name__} "
-                             f"({_origin(fn)[0]})")
-        JUDGES[claim_id] = fn
+        catalog.register_once(JUDGES, claim_id, fn, "judges")
         return fn
     return register
 
@@ -70,7 +63,7 @@ def registered() -> dict[str, Judge]:
     for folder in catalog.folders():
         catalog.load_judges(folder)
         files.add(folder.judges_file.resolve())
-    return {cid: fn for cid, fn in JUDGES.items() if Path(_origin(fn)[0]).resolve() in files}
+    return {cid: fn for cid, fn in JUDGES.items() if Path(catalog.origin(fn)[0]).resolve() in files}
 
 
 class MeasurementMissing(KeyError):
@@ -84,6 +77,8 @@ def judge_claim(claim: Claim, reading: Reading, measurements: dict) -> Judgement
     """The verdict of ``claim`` under ``reading`` from ``measurements``. A judge that looks up a measurement the
     test did not give is a :class:`MeasurementMissing` naming the key, the judge and the keys the test gave (the
     trained runs are kept in the results cache: mending the test or the judge trains nothing again)."""
+    from ..claims import catalog
+
     judge = judge_of(claim)
     try:
         return judge(measurements, claim, reading)
@@ -93,7 +88,7 @@ def judge_claim(claim: Claim, reading: Reading, measurements: dict) -> Judgement
                 key in claim.claimed or key in claim.params or key in reading.choices:
             raise
         raise MeasurementMissing(
-            f"{claim.id} [{reading.name}]: its judge {judge.__qualname__} ({_origin(judge)[0]}) looked up {key!r}, "
+            f"{claim.id} [{reading.name}]: its judge {judge.__qualname__} ({catalog.origin(judge)[0]}) looked up {key!r}, "
             f"which is no measurement its test gave (it gave {sorted(measurements)}): give it in "
             f"claim.conclude({{...}}), or read a key the test gives") from exc
 
