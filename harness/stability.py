@@ -1,29 +1,36 @@
 """How stable a verdict is: the chance that a replicate run at the same number of seeds gives the same verdict.
 
-Estimated by the bootstrap over seeds: a replicate is drawn by resampling the seeds with replacement, every
-measurement of a seed together (so paired designs stay paired, and seeds split between modes stay split), and
-re-judged by the claim's own judge. At few seeds the resamples can only reuse the seeds measured, so the
-estimate is optimistic (a resample of 5 seeds holds about 3.4 distinct ones), most near a decision boundary: it is a
-figure to read beside the verdict, not a guarantee. The projections to more seeds resample the same seeds. The verdicts a replicate gives in at least ``SET_SHARE`` of the resamples (and the one measured) are
-the set a later full run may measure without failing (``harness/claims/pinned.py``).
+Estimated by a predictive bootstrap (:func:`predictive`), each replicate re-judged by the claim's own judge. A plain
+bootstrap over the seeds treats the measured seeds as the truth: its replicates scatter around the measured mean,
+while a true replicate and the measured run both scatter around an unknown one, twice the variance of their means'
+difference. So the seeds are resampled twice (a population standing for the truth, then the replicate from it),
+figures are corrected for what a resample of few seeds loses, and their spread is scaled by a χ² draw for the
+uncertainty of σ. Where the seeds split between modes (chance and learning), values are resampled only, never
+shifted: a replicate's seeds stay in their modes and the mode's share carries the uncertainty. The verdicts a
+replicate gives in at least ``SET_SHARE`` of the draws (and the one measured) are the set a later full run may
+measure without failing (``harness/claims/pinned.py``). Its calibration is a test (``tests/test_stability.py``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from numbers import Number
+from typing import Callable
 
 import numpy as np
 
 from .claims.record import Claim, Reading
 from .judges import judge_claim
 
-DRAWS = 200  # resamples at the run's own seed count: the stability figure is within about ±0.035 of its limit
-PROJECTION_DRAWS = 100  # resamples at each larger seed count of the projection
+DRAWS = 200  # replicates at the run's own seed count: the stability figure is within about ±0.035 of its limit
+PROJECTION_DRAWS = 100  # replicates at each larger seed count of the projection
 PROJECTED_SEEDS = (10, 20)  # what more seeds would give, from the same measured spread
 STABLE = 0.9  # a verdict a replicate repeats at least this often is stable
-SET_SHARE = 0.02  # a replicate verdict at least this frequent belongs to the pinned set (wide: the bootstrap is optimistic)
-METHOD = "bootstrap over seeds (whole seeds resampled, pairs kept), re-judged by the claim's judge"
+SET_SHARE = 0.02  # a replicate verdict at least this frequent belongs to the pinned set
+METHOD = ("predictive bootstrap: seeds resampled twice (a population, then the replicate), figures shifted for the "
+          "mean's and scaled for the spread's uncertainty, re-judged by the claim's judge")
+METHOD_MODED = ("predictive bootstrap, modes kept: seeds resampled twice (a population, then the replicate), values "
+                "unchanged, re-judged by the claim's judge")
 
 
 def _is_per_seed(value, n: int) -> bool:
@@ -57,38 +64,91 @@ def has_seed_noise(measurements, n: int) -> bool:
     return False
 
 
-def replicate_verdicts(claim: Claim, reading: Reading, measurements: dict, n_seeds: int, draws: int,
-                       size: int | None = None, seed: int = 0) -> Counter:
-    """How often each verdict comes out of ``draws`` bootstrap replicates of ``size`` seeds (default: n_seeds)."""
+def _float_field(value, n: int) -> bool:
+    """A per-seed list of measured figures: numbers with at least one float (ints alone are counts, booleans
+    outcomes: those are only resampled)."""
+    if not _is_per_seed(value, n):
+        return False
+    flat = [x for v in value for x in (v if isinstance(v, list) else [v])]
+    return any(isinstance(x, float) for x in flat) and not any(isinstance(x, bool) for x in flat)
+
+
+def _as_array(value) -> np.ndarray:
+    return np.array([[np.nan if x is None else x for x in v] if isinstance(v, list) else
+                     (np.nan if v is None else v) for v in value], float)
+
+
+def _as_list(array: np.ndarray) -> list:
+    return [[None if x != x else float(x) for x in row] if row.ndim else (None if row != row else float(row))
+            for row in array]
+
+
+def predictive(measurements, population: np.ndarray, index: np.ndarray, n: int, scale: float, shift_figures: bool):
+    """One predictive replicate of ``measurements``: the seeds at ``index``, drawn from a population of seeds that is
+    itself a resample (``population``) of the ones measured.
+
+    With ``shift_figures``, every per-seed float figure ``x`` of a replicate seed becomes ``x̄ + g·(k₁(x̄_pop − x̄) +
+    k₂(x − x̄_pop))``: the population's departure from the measured mean stands for the uncertainty of the true mean
+    (k₁ = √(n/(n−1)) makes its variance s²/n), the replicate's own deviations for its noise (k₂ = n/(n−1) restores
+    the spread a resample loses), and ``scale`` (g, the same for every figure of the replicate) for the uncertainty of
+    the true spread. Without it (seeds split between modes) values are only resampled, so no seed leaves its mode.
+    """
+    if isinstance(measurements, dict):
+        return {k: predictive(v, population, index, n, scale, shift_figures) for k, v in measurements.items()}
+    if isinstance(measurements, list) and not _is_per_seed(measurements, n) and any(
+            isinstance(v, dict) for v in measurements):
+        return [predictive(v, population, index, n, scale, shift_figures) for v in measurements]
+    if not _is_per_seed(measurements, n):
+        return measurements
+    if not (shift_figures and _float_field(measurements, n)):
+        return [measurements[i] for i in index]
+    x = _as_array(measurements)
+    mean = np.nanmean(x, axis=0) if np.isfinite(x).any() else x[0]
+    pop_mean = np.nanmean(x[population], axis=0) if np.isfinite(x).any() else mean
+    k1, k2 = np.sqrt(n / (n - 1)), n / (n - 1)
+    y = mean + scale * (k1 * (pop_mean - mean) + k2 * (x[index] - pop_mean))
+    return _as_list(np.where(np.isnan(x[index]), np.nan, y))
+
+
+def replicate_verdicts(judge: Callable[[dict], str], measurements: dict, n_seeds: int, draws: int,
+                       size: int | None = None, seed: int = 0, moded: bool = False) -> Counter:
+    """How often each verdict ``judge`` gives on ``draws`` predictive replicates (:func:`predictive`) of ``size``
+    seeds (default: n_seeds). ``moded``: the seeds split between modes, so values are resampled, never shifted."""
     rng = np.random.default_rng(seed)
     size = n_seeds if size is None else size
     counts: Counter = Counter()
     for _ in range(draws):
-        index = rng.integers(0, n_seeds, size)
-        counts[str(judge_claim(claim, reading, resample(measurements, index, n_seeds)).verdict)] += 1
+        population = rng.integers(0, n_seeds, n_seeds)
+        index = population[rng.integers(0, n_seeds, size)]
+        scale = float(np.sqrt((n_seeds - 1) / rng.chisquare(n_seeds - 1)))  # σ/s under the measured spread
+        counts[judge(predictive(measurements, population, index, n_seeds, scale, not moded))] += 1
     return counts
 
 
 def stability(claim: Claim, reading: Reading, measurements: dict, n_seeds: int, verdict: str,
               draws: int = DRAWS, projected: tuple[int, ...] = PROJECTED_SEEDS,
               projection_draws: int = PROJECTION_DRAWS) -> dict:
-    """The stability of ``verdict`` (a record's): its share among replicates, the set a replicate may give, and the
-    same share at larger seed counts (``projected``), as a JSON-ready dict."""
+    """The stability of ``verdict`` (a record's): its share among predictive replicates, the set a replicate may
+    give, and the most frequent verdict at larger seed counts (``projected``), as a JSON-ready dict."""
     if n_seeds < 2 or not has_seed_noise(measurements, n_seeds):
         return {"same": 1.0, "set": [verdict], "shares": {verdict: 1.0}, "method": "deterministic: no seed-to-seed "
                 "variation to resample", "draws": 0, "projected": {}, "stable": True}
-    counts = replicate_verdicts(claim, reading, measurements, n_seeds, draws)
+    judgement = judge_claim(claim, reading, measurements)
+    moded = any(p.modes for p in judgement.parts)
+    def judge(m):
+        return str(judge_claim(claim, reading, m).verdict)
+    counts = replicate_verdicts(judge, measurements, n_seeds, draws, moded=moded)
     shares = {v: c / draws for v, c in counts.most_common()}
     same = shares.get(verdict, 0.0)
     allowed = sorted({verdict} | {v for v, share in shares.items() if share >= SET_SHARE})
     projection = {}
     for size in projected:
         if size > n_seeds:
-            more = replicate_verdicts(claim, reading, measurements, n_seeds, projection_draws, size, seed=size)
+            more = replicate_verdicts(judge, measurements, n_seeds, projection_draws, size, seed=size, moded=moded)
             top, count = more.most_common(1)[0]
             projection[str(size)] = {"verdict": top, "share": count / projection_draws}
-    return {"same": same, "set": allowed, "shares": shares, "method": METHOD, "draws": draws,
-            "projected": projection, "stable": same >= STABLE}
+    return {"same": same, "set": allowed, "shares": shares, "method": METHOD_MODED if moded else METHOD,
+            "draws": draws, "projected": projection, "stable": same >= STABLE}
 
 
 SHORT = {"REPRODUCED": "R", "NOT REPRODUCED": "NR", "INCONCLUSIVE": "I", "ARTIFACT": "A", "NOT RUN": "N"}

@@ -225,3 +225,26 @@ def test_shown_parts_do_not_decide():
     both = judged([good, bad], "", "", headline=good)
     assert both.verdict == Verdict.NOT_REPRODUCED and both.interval == bad.interval
     assert judged([good, beside(bad)], "", "", headline=good).interval == good.interval
+
+
+def test_several_primary_parts_refute_the_claim_only_at_the_claim_s_level():
+    # Two orderings tested over seeds: one refuting at p between 0.025 and 0.05 does not refute the claim (Holm's
+    # first step: ALPHA / 2); one refuting at p below 0.025 does, and a single part refutes at ALPHA as before.
+    rng = np.random.default_rng(3)
+    base = rng.normal(50.0, 1.0, 8)
+    clear = ordering_part("clear", base + 5.0, base + rng.normal(0, 0.5, 8), paired=True, margin=1.0)
+    for shift in np.linspace(-1.5, 1.0, 200):  # find an ordering refuted at 0.025 < p < 0.05
+        edge = ordering_part("edge", base + shift + rng.normal(0, 1.0, 8), base, paired=True, margin=1.0)
+        if edge.verdict == Verdict.NOT_REPRODUCED and edge.p_refute > 0.025:
+            break
+    else:
+        raise AssertionError("no ordering at the edge of refutation")
+    assert judged([edge], claimed="", measured="").verdict == Verdict.NOT_REPRODUCED
+    assert judged([clear, edge], claimed="", measured="").verdict == Verdict.INCONCLUSIVE
+    strong = ordering_part("strong", base - 5.0, base, paired=True, margin=1.0)
+    assert strong.p_refute < 0.025
+    assert judged([clear, strong], claimed="", measured="").verdict == Verdict.NOT_REPRODUCED
+    # The figure rule's p agrees with its verdict at ALPHA.
+    part = figure_part("f", [53.0, 53.4, 52.8, 53.1, 52.9], 60.0, 1.0)
+    assert part.verdict == Verdict.NOT_REPRODUCED and part.p_refute < 0.05
+    assert figure_part("g", [53.0, 53.4, 52.8, 53.1, 52.9], 53.0, 1.0).p_refute > 0.05

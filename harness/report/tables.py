@@ -368,7 +368,8 @@ def legend(profile: str) -> str:
         f"- **{_verdict_header(profile)} · rule · stability**: the verdict; the rule (below) that decided it, one "
         "for each kind of primary part; and its stability. The claim's link opens its detail: every part with its "
         "claimed and measured figures, rule, test and verdict; the reading's choices; the data; the curves.",
-        "- **stability**: the share of bootstrap replicates of the seeds that give the same verdict; *unstable* "
+        "- **stability**: the share of predictive bootstrap replicates of the seeds (rules below) that give the same "
+        "verdict; *unstable* "
         "below 0.9, with the verdict the other replicates give most and its share (R, NR, I: the row sits near "
         "that boundary; the detail gives what 10 and 20 seeds would give, and the replicate set a later run may "
         "measure without failing).",
