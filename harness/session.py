@@ -326,7 +326,7 @@ class ClaimMeasurement:
         result = self._result(
             judgement.verdict, claimed=judgement.claimed, measured=judgement.measured, interval=judgement.interval,
             claimed_value=judgement.claimed_value, figures=judgement.figures, curves=curves, notes=notes, seeds=seeds,
-            parts=[p.to_json() for p in judgement.parts], measurements=measurements)
+            parts=[p.to_json() for p in judgement.parts], measurements=measurements, metric=judgement.metric)
         result.stability = stability
         path = write_record(self.harness.results_dir, result, self.harness.environment)
         try:  # here, on this worker's core; a plot that fails is drawn again (or fails) at the session's end
@@ -340,11 +340,11 @@ class ClaimMeasurement:
     def _result(self, verdict: Verdict, *, claimed: str, measured: str, interval=None, figures: dict | None = None,
                 curves: dict | None = None, notes: str = "", seeds: list[int] | None = None,
                 claimed_value: float | None = None, parts: list | None = None,
-                measurements: dict | None = None) -> ClaimResult:
+                measurements: dict | None = None, metric: str = "") -> ClaimResult:
         reading_text = self.reading.text()
         return ClaimResult(
             claim_id=self.record.id, reading=self.reading.name, verdict=Verdict(verdict), claimed=claimed,
-            measured=measured, unit=self.record.unit, metric=self.record.metric, claimed_value=claimed_value,
+            measured=measured, unit=self.record.unit, metric=metric or self.record.metric, claimed_value=claimed_value,
             interval=interval, figures=figures or {}, curves=curves or {}, parts=parts or [],
             measurements=measurements or {},
             notes=" ".join(x for x in (notes, self.record.notes) if x),

@@ -2,13 +2,16 @@
 
 Estimated by a predictive bootstrap (:func:`predictive`), each replicate re-judged by the claim's own judge. A plain
 bootstrap over the seeds treats the measured seeds as the truth: its replicates scatter around the measured mean,
-while a true replicate and the measured run both scatter around an unknown one, twice the variance of their means'
-difference. So the seeds are resampled twice (a population standing for the truth, then the replicate from it),
-figures are corrected for what a resample of few seeds loses, and their spread is scaled by a χ² draw for the
-uncertainty of σ. Where the seeds split between modes (chance and learning), values are resampled only, never
-shifted: a replicate's seeds stay in their modes and the mode's share carries the uncertainty. The verdicts a
-replicate gives in at least ``SET_SHARE`` of the draws (and the one measured) are the set a later full run may
-measure without failing (``harness/claims/pinned.py``). Its calibration is a test (``tests/test_stability.py``).
+while a true replicate and the measured run both scatter around an unknown one (twice the variance of their means'
+difference), and its spread is never wider than the five seeds happened to be. So the seeds are resampled twice (a
+population standing for the truth, then the replicate from it), and each figure of one number a seed is shifted by
+the population's departure from the measured mean, corrected for what a resample of few seeds loses, scaled by a χ²
+draw for the uncertainty of σ, and kept within the range it was measured in. Curves, counts and outcomes are
+resampled only (whole seeds: a curve keeps its shape, an outcome its curve), and so is everything where the seeds
+split between modes (chance and learning), so no seed leaves its mode; there the estimate is the double bootstrap's,
+which is optimistic like the plain one, if less. The verdicts a replicate gives in at least ``SET_SHARE`` of the
+draws (and the one measured) are the set a later full run may measure without failing
+(``harness/claims/pinned.py``). Its calibration is a test (``tests/test_stability.py``).
 """
 
 from __future__ import annotations
@@ -22,14 +25,14 @@ import numpy as np
 from .claims.record import Claim, Reading
 from .judges import judge_claim
 
-DRAWS = 200  # replicates at the run's own seed count: the stability figure is within about ±0.035 of its limit
+DRAWS = 200  # replicates at the run's own seed count: a share's Monte Carlo standard error is at most 0.035
 PROJECTION_DRAWS = 100  # replicates at each larger seed count of the projection
 PROJECTED_SEEDS = (10, 20)  # what more seeds would give, from the same measured spread
 STABLE = 0.9  # a verdict a replicate repeats at least this often is stable
 SET_SHARE = 0.02  # a replicate verdict at least this frequent belongs to the pinned set
-METHOD = ("predictive bootstrap: seeds resampled twice (a population, then the replicate), figures shifted for the "
-          "mean's and scaled for the spread's uncertainty, re-judged by the claim's judge")
-METHOD_MODED = ("predictive bootstrap, modes kept: seeds resampled twice (a population, then the replicate), values "
+METHOD = ("predictive bootstrap: seeds resampled twice (a population, then the replicate), one-number-a-seed figures "
+          "shifted for the mean's and scaled for the spread's uncertainty, re-judged by the claim's judge")
+METHOD_MODED = ("double bootstrap, modes kept: seeds resampled twice (a population, then the replicate), values "
                 "unchanged, re-judged by the claim's judge")
 
 
@@ -64,34 +67,43 @@ def has_seed_noise(measurements, n: int) -> bool:
     return False
 
 
-def _float_field(value, n: int) -> bool:
-    """A per-seed list of measured figures: numbers with at least one float (ints alone are counts, booleans
-    outcomes: those are only resampled)."""
-    if not _is_per_seed(value, n):
+def _figure_field(value, n: int) -> bool:
+    """One measured figure a seed: a per-seed list of numbers (or None), at least one a float. Counts (ints alone),
+    outcomes (booleans) and rows (a curve a seed) are not figures to shift: they are only resampled."""
+    if not _is_per_seed(value, n) or any(isinstance(v, (list, bool)) for v in value):
         return False
-    flat = [x for v in value for x in (v if isinstance(v, list) else [v])]
-    return any(isinstance(x, float) for x in flat) and not any(isinstance(x, bool) for x in flat)
+    return any(isinstance(v, float) for v in value)
 
 
-def _as_array(value) -> np.ndarray:
-    return np.array([[np.nan if x is None else x for x in v] if isinstance(v, list) else
-                     (np.nan if v is None else v) for v in value], float)
-
-
-def _as_list(array: np.ndarray) -> list:
-    return [[None if x != x else float(x) for x in row] if row.ndim else (None if row != row else float(row))
-            for row in array]
+def _shifted(value: list, population: np.ndarray, index: np.ndarray, n: int, scale: float) -> list:
+    x = np.array([np.nan if v is None else v for v in value], float)
+    finite = np.isfinite(x)
+    if finite.sum() < 2:
+        return [value[i] for i in index]
+    mean = x[finite].mean()
+    pop = x[population][finite[population]]
+    pop_mean = pop.mean() if len(pop) else mean
+    k1, k2 = np.sqrt(n / (n - 1)), n / (n - 1)
+    y = mean + scale * (k1 * (pop_mean - mean) + k2 * (x[index] - pop_mean))
+    # A figure measured within [0, 100] on every seed (an accuracy in %, a loss) stays there; one measured
+    # non-negative stays non-negative.
+    low = 0.0 if x[finite].min() >= 0 else -np.inf
+    high = 100.0 if low == 0.0 and x[finite].max() <= 100 else np.inf
+    y = np.clip(y, low, high)
+    return [float(y[j]) if finite[i] else value[i] for j, i in enumerate(index)]
 
 
 def predictive(measurements, population: np.ndarray, index: np.ndarray, n: int, scale: float, shift_figures: bool):
     """One predictive replicate of ``measurements``: the seeds at ``index``, drawn from a population of seeds that is
     itself a resample (``population``) of the ones measured.
 
-    With ``shift_figures``, every per-seed float figure ``x`` of a replicate seed becomes ``x̄ + g·(k₁(x̄_pop − x̄) +
-    k₂(x − x̄_pop))``: the population's departure from the measured mean stands for the uncertainty of the true mean
-    (k₁ = √(n/(n−1)) makes its variance s²/n), the replicate's own deviations for its noise (k₂ = n/(n−1) restores
-    the spread a resample loses), and ``scale`` (g, the same for every figure of the replicate) for the uncertainty of
-    the true spread. Without it (seeds split between modes) values are only resampled, so no seed leaves its mode.
+    With ``shift_figures``, every figure of one number a seed (:func:`_figure_field`) of a replicate seed becomes
+    ``x̄ + g·(k₁(x̄_pop − x̄) + k₂(x − x̄_pop))``, within the range it was measured in: the population's departure
+    from the measured mean stands for the uncertainty of the true mean (k₁ = √(n/(n−1)) makes its variance s²/n),
+    the replicate's own deviations for its noise (k₂ = n/(n−1) restores the spread a resample loses), and ``scale``
+    (g, the same for every figure of the replicate) for the uncertainty of the true spread. Everything else (curves,
+    counts, outcomes, missing or non-finite values), and everything without ``shift_figures`` (seeds split between
+    modes), is only resampled: whole seeds, so no seed leaves its mode and a curve keeps its shape.
     """
     if isinstance(measurements, dict):
         return {k: predictive(v, population, index, n, scale, shift_figures) for k, v in measurements.items()}
@@ -100,14 +112,9 @@ def predictive(measurements, population: np.ndarray, index: np.ndarray, n: int, 
         return [predictive(v, population, index, n, scale, shift_figures) for v in measurements]
     if not _is_per_seed(measurements, n):
         return measurements
-    if not (shift_figures and _float_field(measurements, n)):
-        return [measurements[i] for i in index]
-    x = _as_array(measurements)
-    mean = np.nanmean(x, axis=0) if np.isfinite(x).any() else x[0]
-    pop_mean = np.nanmean(x[population], axis=0) if np.isfinite(x).any() else mean
-    k1, k2 = np.sqrt(n / (n - 1)), n / (n - 1)
-    y = mean + scale * (k1 * (pop_mean - mean) + k2 * (x[index] - pop_mean))
-    return _as_list(np.where(np.isnan(x[index]), np.nan, y))
+    if shift_figures and _figure_field(measurements, n):
+        return _shifted(measurements, population, index, n, scale)
+    return [measurements[i] for i in index]
 
 
 def replicate_verdicts(judge: Callable[[dict], str], measurements: dict, n_seeds: int, draws: int,
@@ -133,8 +140,8 @@ def stability(claim: Claim, reading: Reading, measurements: dict, n_seeds: int, 
     if n_seeds < 2 or not has_seed_noise(measurements, n_seeds):
         return {"same": 1.0, "set": [verdict], "shares": {verdict: 1.0}, "method": "deterministic: no seed-to-seed "
                 "variation to resample", "draws": 0, "projected": {}, "stable": True}
-    judgement = judge_claim(claim, reading, measurements)
-    moded = any(p.modes for p in judgement.parts)
+    # Seeds split between modes in any part: shifting would move seeds across the chance line.
+    moded = any(p.modes for p in judge_claim(claim, reading, measurements).parts)
     def judge(m):
         return str(judge_claim(claim, reading, m).verdict)
     counts = replicate_verdicts(judge, measurements, n_seeds, draws, moded=moded)

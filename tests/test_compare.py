@@ -119,3 +119,11 @@ def test_a_timing_claim_s_verdict_is_shown_and_never_fails_a_comparison(tmp_path
     assert main(["compare", "--exact", str(tmp_path / "old"), str(tmp_path / "new")]) == 0
     out = capsys.readouterr().out
     assert "timing verdict differs" in out and "timing figure differs" in out
+
+
+def test_rows_headed_by_different_parts_are_said_so_and_their_figures_not_compared(tmp_path, capsys):
+    old = _write(tmp_path / "old", ["a.x,r,NOT REPRODUCED,a > b,c,-17,-28,-7,t,5,pp,"])
+    new = _write(tmp_path / "new", ["a.x,r,NOT REPRODUCED,b > c (the primary part that decided),c,5,1,10,t,5,pp,"])
+    assert main(["compare", str(old), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "headline from another part" in out and "no longer overlap" not in out

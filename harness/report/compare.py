@@ -64,7 +64,8 @@ def compare(old: Path, new: Path, exact: bool = False) -> pd.DataFrame:
     is a changed verdict (a run that lost a verdict it had). A new verdict within the set a replicate of the old
     row may give (its ``replicate_verdicts``) is "within replicate set", and a timing claim's changed verdict, NOT
     RUN on either side included, is "timing verdict differs" (its disjoint intervals "timing figure differs"): all
-    shown, none failing.
+    shown, none failing. Rows headed by different parts (their ``metric`` differs: another part decided one of
+    them) are "headline from another part", their figures not compared.
 
     ``exact``: also every other field that differs (timing claims aside, whose seconds differ run to run);
     for checking that two runs of the same code on the same data agree, e.g. ``-n 4`` against ``-n 0``.
@@ -91,7 +92,11 @@ def compare(old: Path, new: Path, exact: bool = False) -> pd.DataFrame:
             rows += [{"claim": key[0], "reading": key[1], "change": f"{field} differs", "old": a[field], "new": b[field]}
                      for field in a if field != "verdict" and a[field] != b.get(field)]
         ia, ib = _interval(a), _interval(b)
-        if ia and ib and (ia[1] < ib[0] or ib[1] < ia[0]):
+        if (a.get("metric") or "") != (b.get("metric") or "") and not exact:
+            # Another part decided (and heads) one of the rows: its figure is another quantity, not a moved one.
+            rows.append({"claim": key[0], "reading": key[1], "change": "headline from another part",
+                         "old": a.get("metric", ""), "new": b.get("metric", "")})
+        elif ia and ib and (ia[1] < ib[0] or ib[1] < ia[0]):
             # A timing claim's seconds move with the machine's load and -n as its verdict does: shown, never failing.
             change = "timing figure differs" if _is_timing(key[0]) else "intervals no longer overlap"
             rows.append({"claim": key[0], "reading": key[1], "change": change,

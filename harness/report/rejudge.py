@@ -52,7 +52,7 @@ def rejudge_record(record: dict, draws: int = DRAWS, commit: str = "") -> dict:
     reading = claim.reading(record["reading"])
     judgement = judge_claim(claim, reading, record["measurements"])
     n_seeds = len(record.get("seeds") or [])
-    new = {**record, "metric": claim.metric, "unit": claim.unit, "verdict": str(judgement.verdict), "claimed": judgement.claimed, "measured": judgement.measured,
+    new = {**record, "metric": judgement.metric or claim.metric, "unit": claim.unit, "verdict": str(judgement.verdict), "claimed": judgement.claimed, "measured": judgement.measured,
            "claimed_value": judgement.claimed_value, "figures": {**record.get("figures", {}), **judgement.figures},
            "parts": [p.to_json() for p in judgement.parts],
            "interval": None if judgement.interval is None else json_safe(judgement.interval.__dict__),
