@@ -6,7 +6,8 @@ while a true replicate and the measured run both scatter around an unknown one (
 difference), and its spread is never wider than the five seeds happened to be. So the seeds are resampled twice (a
 population standing for the truth, then the replicate from it), and each figure of one number a seed is shifted by
 the population's departure from the measured mean, corrected for what a resample of few seeds loses, scaled by a χ²
-draw for the uncertainty of σ, and kept within the range it was measured in. Curves, counts and outcomes are
+draw for the uncertainty of σ, and kept within the bounds its measurements respect ([0, 100] for one measured
+there, non-negative for one measured so). Curves, counts and outcomes are
 resampled only (whole seeds: a curve keeps its shape, an outcome its curve), and so is everything where the seeds
 split between modes (chance and learning), so no seed leaves its mode; there the estimate is the double bootstrap's,
 which is optimistic like the plain one, if less. The verdicts a replicate gives in at least ``SET_SHARE`` of the
@@ -98,13 +99,15 @@ def predictive(measurements, population: np.ndarray, index: np.ndarray, n: int, 
     itself a resample (``population``) of the ones measured.
 
     With ``shift_figures``, every figure of one number a seed (:func:`_figure_field`) of a replicate seed becomes
-    ``x̄ + g·(k₁(x̄_pop − x̄) + k₂(x − x̄_pop))``, within the range it was measured in: the population's departure
-    from the measured mean stands for the uncertainty of the true mean (k₁ = √(n/(n−1)) makes its variance s²/n),
-    the replicate's own deviations for its noise (k₂ = n/(n−1) restores the spread a resample loses), and ``scale``
-    (g, the same for every figure of the replicate) for the uncertainty of the true spread. Everything else (curves,
-    counts, outcomes, missing or non-finite values), and everything without ``shift_figures`` (seeds split between
-    modes), is only resampled: whole seeds, so no seed leaves its mode and a curve keeps its shape.
+    ``x̄ + g·(k₁(x̄_pop − x̄) + k₂(x − x̄_pop))``, within [0, 100] where it was measured there (non-negative where
+    it was measured so): the population's departure from the measured mean stands for the uncertainty of the true
+    mean (k₁ = √(n/(n−1)) makes its variance s²/n), the replicate's own deviations for its noise (k₂ = n/(n−1)
+    restores the spread a resample loses), and ``scale`` (g, the same for every figure of the replicate) for the
+    uncertainty of the true spread. Everything else (curves, counts, outcomes, missing or non-finite values), and
+    everything without ``shift_figures`` (seeds split between modes), is only resampled: whole seeds, so no seed leaves its mode and a curve keeps its shape.
     """
+    if not shift_figures:
+        return resample(measurements, index, n)
     if isinstance(measurements, dict):
         return {k: predictive(v, population, index, n, scale, shift_figures) for k, v in measurements.items()}
     if isinstance(measurements, list) and not _is_per_seed(measurements, n) and any(
@@ -112,7 +115,7 @@ def predictive(measurements, population: np.ndarray, index: np.ndarray, n: int, 
         return [predictive(v, population, index, n, scale, shift_figures) for v in measurements]
     if not _is_per_seed(measurements, n):
         return measurements
-    if shift_figures and _figure_field(measurements, n):
+    if _figure_field(measurements, n):
         return _shifted(measurements, population, index, n, scale)
     return [measurements[i] for i in index]
 

@@ -68,6 +68,7 @@ class ClaimsSession:
         self.finished: set = set()  # node ids of the tests the controller has seen finish (for the ETA)
         self.results: list[dict] = []  # each claim this session finished, for the verdict table at its end
         self.written: int | None = None  # files the tables took (None: none written)
+        self.interrupted = False  # a Ctrl-C reached pytest's interrupt handler
         self._stop_on_signals()
         if self.worker and os.getppid() == config.workerinput.get("harness_controller_pid"):
             _exit_with_controller(config.workerinput["harness_controller_pid"])
@@ -125,8 +126,8 @@ class ClaimsSession:
         if not fresh:  # only sessions that ran claims rewrite the tables
             return
         # An interrupted session (Ctrl-C) keeps the records of the claims that finished and says so in its tables.
-        written = write_results(h.results_dir, h.environment, incomplete=exitstatus == pytest.ExitCode.INTERRUPTED,
-                                keep_newer_plots=True)
+        incomplete = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+        written = write_results(h.results_dir, h.environment, incomplete=incomplete, keep_newer_plots=True)
         self.written = len(written)  # said under the verdict table (pytest_terminal_summary)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter and h.full:
@@ -142,6 +143,22 @@ class ClaimsSession:
                     reporter.write_line(f"  unguarded: {name}", red=True)
                 reporter.write_line("  pin a reviewed full run with: python -m harness claims pin "
                                     f"{h.results_dir / 'claims.csv'}", red=True)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_keyboard_interrupt(self, excinfo):
+        """Remember a Ctrl-C for the tables. pytest's own report of it can fail: on Python 3.11 an interrupt that
+        lands on an instruction without a line number leaves ``tb_lineno`` None, and the terminal reporter's
+        traceback formatting raises TypeError. Escaping from pytest's interrupt handler, that error would leave the
+        session's exit status at OK (tables not marked INCOMPLETE, exit code 0 or 1 instead of 2): it is caught and
+        said in one line instead."""
+        self.interrupted = True
+        try:
+            return (yield)
+        except TypeError as error:
+            if not isinstance(excinfo.value, KeyboardInterrupt):
+                raise
+            self.write_line(f"KeyboardInterrupt (pytest could not format where it landed: {error})")
+            return None
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
         """The claims this session finished, one narrow line each (claim, reading, verdict, wall time and where its
