@@ -56,9 +56,14 @@ def write_text_atomic(path: Path, text: str) -> Path:
     return Path(path)
 
 
+def json_text(payload) -> str:
+    """``payload`` as indented JSON, keys sorted (what :func:`write_json_atomic` writes)."""
+    return json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
+
+
 def write_json_atomic(path: Path, payload) -> Path:
     """Write ``payload`` as indented JSON to ``path`` atomically."""
-    return write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    return write_text_atomic(path, json_text(payload))
 
 
 def write_text_set(folder: Path, files: dict[str, str]) -> list[Path]:

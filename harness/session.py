@@ -25,7 +25,7 @@ import torch
 
 from .claims import ClaimResult, Verdict, catalog
 from .claims.pinned import check_pinned
-from .claims.record import Reading, json_safe
+from .claims.record import Reading, as_stored
 from .data import DataMissing, DeviceData, load_images, select
 from .data.device_data import NORMALIZATION
 from .data.errors import PartialDataWarning
@@ -195,13 +195,15 @@ class Harness:
 
     def conclude(self, claim: "ClaimMeasurement", measurements: dict, *, curves: dict | None = None,
                  seeds: list[int] | None = None, notes: str = "") -> ClaimResult:
-        """Judge ``measurements`` by the claim's judge, record the result, and (full profile) check the pinned verdict."""
+        """Judge ``measurements`` as they are stored (:func:`~harness.claims.record.as_stored`, so a replay judges
+        the same) by the claim's judge, record the result, and (full profile) check the pinned verdict."""
         if self.planner is not None:
             pytest.skip("plan mode: runs costed, nothing trained or judged")
+        measurements = as_stored(measurements)
         judgement = judge_claim(claim.record, claim.reading, measurements)
         result = claim.write_result(judgement, measurements, curves=curves, seeds=seeds, notes=notes,
                                     stability=None if claim.record.timing else stability(
-                                        claim.record, claim.reading, json_safe(measurements),
+                                        claim.record, claim.reading, measurements,
                                         len(self.seeds if seeds is None else seeds), str(judgement.verdict)))
         claim.results.append(result)
         if self.full:
