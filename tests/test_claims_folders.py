@@ -146,6 +146,33 @@ def test_rejudge_and_judge_see_an_outside_folder_through_its_records(tmp_path, c
     assert "re-judged 1 records" in capsys.readouterr().out
 
 
+ORDERED_JUDGE = '''from harness.claims.verdicts import judged, per_seed_part
+from harness.judges import judge
+
+
+@judge("r901.beats_chance")
+def beats_chance(m, claim, reading):
+    parts = [per_seed_part(f"case {name}", held, claimed="holds") for name, held in m["cases"].items()]
+    return judged(parts, claimed="holds", measured=f"x {m['x']}", headline=parts[0])
+'''
+
+
+def test_a_session_judges_its_measurements_as_they_are_stored_so_a_replay_gives_its_record(tmp_path, capsys):
+    folder = _folder(tmp_path)
+    (folder / "judges.py").write_text(ORDERED_JUDGE)
+    (folder / "test_r901.py").write_text(TEST.replace(
+        "claim.conclude({})", "claim.conclude({'cases': {'b': [True, True], 'a': [True, False]}, 'x': float('nan')})"))
+    done = _pytest(tmp_path, "mine")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (path,) = (tmp_path / "mine" / "results" / "smoke" / "records").glob("*.json")
+    session = json.loads(path.read_text())
+    assert [p["name"] for p in session["parts"]] == ["case a", "case b"] and session["measured"] == "x None"
+    assert main(["rejudge", str(path.parents[1]), "--draws", "5"]) == 0, capsys.readouterr().err
+    replay = json.loads(path.read_text())
+    assert [(p["name"], p["verdict"]) for p in replay["parts"]] == [(p["name"], p["verdict"]) for p in session["parts"]]
+    assert (replay["verdict"], replay["measured"]) == (session["verdict"], session["measured"])
+
+
 def test_the_example_claims_folder_validates():
     examples = Path(__file__).resolve().parents[1] / "examples" / "claims"
     assert main(["claims", "validate", str(examples)]) == 0

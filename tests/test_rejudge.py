@@ -37,8 +37,9 @@ def test_a_session_judged_its_measurements_as_a_replay_judges_them(tmp_path):
     and not the stored one, whose keys are sorted, listed r002.fixes_below_best's parts in another order.)
     Figures are not compared here: they may move in the last bits on another CPU; stability is re-drawn at 20."""
     copy = tmp_path / "smoke" / "records"
-    # A copy read before it is re-judged: the README's command, running this test, rewrites results/smoke meanwhile.
-    shutil.copytree(ROOT / "results" / "smoke" / "records", copy)
+    # A copy read before it is re-judged: the README's command, running this test, rewrites results/smoke meanwhile
+    # (each record atomically, through a temporary file that may come and go while it is copied).
+    shutil.copytree(ROOT / "results" / "smoke" / "records", copy, ignore=shutil.ignore_patterns("*.tmp"))
     sessions = {path.name: json.loads(path.read_text()) for path in sorted(copy.glob("*.json"))}
     done = rejudge(tmp_path / "smoke", draws=20)
     assert done.judged > 0 and not done.skipped, done.skipped
@@ -47,7 +48,9 @@ def test_a_session_judged_its_measurements_as_a_replay_judges_them(tmp_path):
         return (record["verdict"], record["metric"], [(p["name"], p["verdict"]) for p in record["parts"]])
 
     for name, session in sessions.items():
-        assert shape(json.loads((copy / name).read_text())) == shape(session), name
+        assert shape(json.loads((copy / name).read_text())) == shape(session), (
+            f"results/smoke/records/{name}: its replay differs from its session; if the records predate today's "
+            "judges, run the README's test command again (or python -m harness rejudge results/smoke)")
 
 
 def test_a_record_that_cannot_be_judged_is_named_and_kept_and_the_rest_are_judged(tmp_path, capsys):

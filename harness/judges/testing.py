@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from ..claims import Verdict, catalog
+from ..claims.record import as_stored
 from . import judge_claim
 
 N = 10_000  # test images
@@ -43,9 +44,10 @@ def epochs(first, second):
 
 
 def judged(claim_id: str, reading: str, measurements: dict):
-    """The judgement of ``claim_id`` under the reading called ``reading``."""
+    """The judgement of ``claim_id`` under the reading called ``reading``, from ``measurements`` as a record stores
+    them (string keys, lists, None for NaN): what a session's judge and a replay see."""
     claim = catalog.get(claim_id)
-    return judge_claim(claim, claim.reading(reading), measurements)
+    return judge_claim(claim, claim.reading(reading), as_stored(measurements))
 
 
 def assert_reaches_its_verdicts(claim_id: str, cases: list) -> None:

@@ -68,7 +68,7 @@ class ClaimsSession:
         self.finished: set = set()  # node ids of the tests the controller has seen finish (for the ETA)
         self.results: list[dict] = []  # each claim this session finished, for the verdict table at its end
         self.written: int | None = None  # files the tables took (None: none written)
-        self.interrupted = False  # a Ctrl-C reached pytest's interrupt handler
+        self.interrupted = False  # the session stopped early: pytest's interrupt handler ran
         self._stop_on_signals()
         if self.worker and os.getppid() == config.workerinput.get("harness_controller_pid"):
             _exit_with_controller(config.workerinput["harness_controller_pid"])
@@ -146,19 +146,14 @@ class ClaimsSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_keyboard_interrupt(self, excinfo):
-        """Remember a Ctrl-C for the tables. pytest's own report of it can fail: on Python 3.11 an interrupt that
-        lands on an instruction without a line number leaves ``tb_lineno`` None, and the terminal reporter's
-        traceback formatting raises TypeError. Escaping from pytest's interrupt handler, that error would leave the
-        session's exit status at OK (tables not marked INCOMPLETE, exit code 0 or 1 instead of 2): it is caught and
-        said in one line instead."""
+        """Remember that the session stopped early (Ctrl-C, a signal, pytest.exit) for the tables, and drop from the
+        interrupt's traceback the frames without a line number: on Python 3.11 an interrupt can land on an
+        instruction that has none (``tb_lineno`` None), and pytest's terminal reporter, formatting it, raised
+        TypeError out of pytest's interrupt handler, which left the exit status at OK (tables not marked INCOMPLETE,
+        exit code 1 instead of 2). A wrapper runs before every plain implementation, the reporter's included."""
         self.interrupted = True
-        try:
-            return (yield)
-        except TypeError as error:
-            if not isinstance(excinfo.value, KeyboardInterrupt):
-                raise
-            self.write_line(f"KeyboardInterrupt (pytest could not format where it landed: {error})")
-            return None
+        excinfo.traceback = excinfo.traceback.filter(_has_line_number)
+        return (yield)
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
         """The claims this session finished, one narrow line each (claim, reading, verdict, wall time and where its
@@ -406,6 +401,15 @@ def check_claim_tests(items, profile: str) -> None:
         raise pytest.UsageError("claim tests that cannot be judged (fix before training):\n" + "\n".join(
             f"  {why}\n    in {', '.join(tests[:3])}" + (f" and {len(tests) - 3} more" if len(tests) > 3 else "")
             for why, tests in problems.items()))
+
+
+def _has_line_number(entry) -> bool:
+    """Whether pytest can say where a traceback entry is (``tb_lineno`` None makes its ``lineno`` raise)."""
+    try:
+        entry.lineno
+    except TypeError:
+        return False
+    return True
 
 
 def _stop_once(signum, frame):

@@ -189,7 +189,7 @@ def fixes_below_best(m, claim, reading):
     parts.append(shown("5 FC accuracy (judged by r002.depth_sweep)", f"{claim.claimed['acc_5']:.0f} %", _pct(five, n)))
     return judged(parts, claimed=f"no fix reaches the 5-layer net's {claim.claimed['acc_5']:.0f} %",
                   measured=f"5 FC {five.mean():.1f} %; fixes " + ", ".join(
-                      f"{FIX_NAMES[k]} {np.mean(v):.1f} %" for k, v in fixed.items()),
+                      f"{FIX_NAMES[k]} {np.asarray(v, float).mean():.1f} %" for k, v in fixed.items()),
                   headline=parts[0], primary=primary)
 
 
@@ -216,9 +216,10 @@ def gradient_check(m, claim, reading):
     threshold = reading.choices["threshold"]
     parts = []
     for name, fam in m["families"].items():
-        ok = fam["max_rel_error"] < threshold and fam["gradcheck"]
+        error = fam["max_rel_error"]  # None: not finite (a record stores NaN and inf as None)
+        ok = error is not None and error < threshold and fam["gradcheck"]
         part = all_cases_part(name, [ok], f"relative error < {threshold:g}; gradcheck passes",
-                              f"max rel. error {fam['max_rel_error']:.2e}; gradcheck "
+                              f"max rel. error {'not finite' if error is None else f'{error:.2e}'}; gradcheck "
                               f"{'passes' if fam['gradcheck'] else 'FAILS'}")
         parts.append(part if fam["report_network"] else beside(part))
     own = [p for p in parts if p.judged]

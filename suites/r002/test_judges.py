@@ -108,6 +108,9 @@ CASES = {
                                       "other": {"max_rel_error": 1.0, "gradcheck": False, "report_network": False}}}, R),
         ("noise-floor", {"families": {"own": {"max_rel_error": 1e-6, "gradcheck": False, "report_network": True}}}, NR),
         ("as-written", {"families": {"own": {"max_rel_error": 1e-3, "gradcheck": True, "report_network": True}}}, NR),
+        # A gradient that is not finite fails the check (the record stores NaN as None).
+        ("as-written", {"families": {"own": {"max_rel_error": float("nan"), "gradcheck": True, "report_network": True}}},
+         NR),
         # A failure on a family that is not the report's is shown, not judged.
         ("as-written", {"families": {"own": {"max_rel_error": 1e-5, "gradcheck": True, "report_network": True},
                                      "bn": {"max_rel_error": 1.0, "gradcheck": True, "report_network": False}}}, R)],
