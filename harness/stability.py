@@ -7,10 +7,10 @@ difference), and its spread is never wider than the five seeds happened to be. S
 population standing for the truth, then the replicate from it), and each figure of one number a seed is shifted by
 the population's departure from the measured mean, corrected for what a resample of few seeds loses, scaled by a χ²
 draw for the uncertainty of σ, and kept within the bounds its measurements respect ([0, 100] for one measured
-there, non-negative for one measured so). Curves, counts and outcomes are
-resampled only (whole seeds: a curve keeps its shape, an outcome its curve), and so is everything where the seeds
-split between modes (chance and learning), so no seed leaves its mode; there the estimate is the double bootstrap's,
-which is optimistic like the plain one, if less. The verdicts a replicate gives in at least ``SET_SHARE`` of the
+there, non-negative for one measured so). Curves, counts and outcomes are resampled only (whole seeds: a curve keeps
+its shape, an outcome its curve), and so is everything where the seeds split between modes (chance and learning), so
+no seed leaves its mode; there the estimate is the double bootstrap's, which is optimistic like the plain one, if
+less. The verdicts a replicate gives in at least ``SET_SHARE`` of the
 draws (and the one measured) are the set a later full run may measure without failing
 (``harness/claims/pinned.py``). Its calibration is a test (``tests/test_stability.py``).
 """
@@ -104,7 +104,8 @@ def predictive(measurements, population: np.ndarray, index: np.ndarray, n: int, 
     mean (k₁ = √(n/(n−1)) makes its variance s²/n), the replicate's own deviations for its noise (k₂ = n/(n−1)
     restores the spread a resample loses), and ``scale`` (g, the same for every figure of the replicate) for the
     uncertainty of the true spread. Everything else (curves, counts, outcomes, missing or non-finite values), and
-    everything without ``shift_figures`` (seeds split between modes), is only resampled: whole seeds, so no seed leaves its mode and a curve keeps its shape.
+    everything without ``shift_figures`` (seeds split between modes), is only resampled: whole seeds, so no seed
+    leaves its mode and a curve keeps its shape.
     """
     if not shift_figures:
         return resample(measurements, index, n)
