@@ -107,7 +107,10 @@ CASES = {
                                                    "cause_diverged": [True, True, False, False, True]}), I)],
     "r000.regularized_cost": [
         ("literal", {"coef_diff": [1e-12] * 5, "grad_rel_error": [1e-9] * 5, "val_mse": near(0.25, 0.01)}, R),
-        ("literal", {"coef_diff": [2e-5] * 5, "grad_rel_error": [1e-9] * 5, "val_mse": near(0.25, 0.01)}, NR)],
+        ("literal", {"coef_diff": [2e-5] * 5, "grad_rel_error": [1e-9] * 5, "val_mse": near(0.25, 0.01)}, NR),
+        # The gradient check fails on 3 of 5 seeds: a rate of 2/5 decides neither way.
+        ("literal", {"coef_diff": [1e-12] * 5, "grad_rel_error": [1e-9] * 2 + [2e-5] * 3, "val_mse": near(0.25, 0.01)},
+         I)],
     "r000.conv_shape": [
         ("literal", {"report_case": [8, 15, 15], "agrees": [True] * 10, "needs_floor": 3}, R),
         ("literal", {"report_case": [8, 16, 16], "agrees": [True] * 10, "needs_floor": 3}, NR),
